@@ -151,6 +151,7 @@ bool GuestMemory::read(uint64_t gpa, void* dst, size_t len) const {
 
 bool GuestMemory::write(uint64_t gpa, const void* src, size_t len) {
   if (!contains(gpa, len)) return false;
+  if (write_observer_) write_observer_(gpa, static_cast<const uint8_t*>(src), len);
   auto* in = static_cast<const uint8_t*>(src);
   while (len > 0) {
     Region* r = find(gpa);

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -74,6 +75,12 @@ class GuestMemory {
   // Driver side: copy bytes in or out; false if any byte is in a hole.
   bool read(uint64_t gpa, void* dst, size_t len) const;
   bool write(uint64_t gpa, const void* src, size_t len);
+  // Observer of driver-side writes (the recorder logs what the guest wrote
+  // so that replay can lay out the same memory). Device writes go through
+  // holds and are not reported here.
+  using WriteObserver = std::function<void(uint64_t gpa, const uint8_t* data, size_t len)>;
+  void set_write_observer(WriteObserver obs) { write_observer_ = std::move(obs); }
+
   template <typename T>
   bool read_obj(uint64_t gpa, T* out) const { return read(gpa, out, sizeof(T)); }
   template <typename T>
@@ -91,6 +98,7 @@ class GuestMemory {
   uint64_t holds_ = 0;
   uint64_t holds_taken_ = 0;
   uint64_t fail_countdown_ = 0;
+  WriteObserver write_observer_;
 };
 
 // The holds one operation took (vmm_page_t chain): released together.
