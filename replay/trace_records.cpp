@@ -1,0 +1,729 @@
+// SPDX-License-Identifier: MIT
+// trace_records.cpp: stored-enum translations, record dumps and the trace digest.
+#include "replay/trace_records.h"
+
+#include <cinttypes>
+#include <cstdarg>
+#include <cstdio>
+
+#include "viona/ring.h"
+
+namespace viona_rr {
+
+const char* trace_error_kind_name(TraceErrorKind k) {
+  switch (k) {
+    case TraceErrorKind::ok:
+      return "ok";
+    case TraceErrorKind::not_a_file:
+      return "not-a-file";
+    case TraceErrorKind::not_sqlite:
+      return "not-sqlite";
+    case TraceErrorKind::not_a_trace:
+      return "not-a-trace";
+    case TraceErrorKind::incomplete:
+      return "incomplete";
+    case TraceErrorKind::too_new:
+      return "too-new";
+    case TraceErrorKind::corrupt:
+      return "corrupt";
+    case TraceErrorKind::io:
+      return "io";
+    case TraceErrorKind::misuse:
+      return "misuse";
+  }
+  __builtin_unreachable();
+}
+
+// --- OpKind -----------------------------------------------------------------
+
+int64_t to_trace_op(OpKind k) { return static_cast<int64_t>(k); }
+
+bool from_trace_op(int64_t v, OpKind* out) {
+  // Explicit list rather than a range check, so that a gap in the values
+  // (a retired kind) stays an error.
+  switch (v) {
+    case 1: case 2: case 3: case 4: case 5: case 6: case 7: case 8: case 9:
+    case 10: case 11: case 12: case 13: case 14: case 15: case 16: case 17:
+      *out = static_cast<OpKind>(v);
+      return true;
+    default:
+      return false;
+  }
+}
+
+const char* op_kind_name(OpKind k) {
+  switch (k) {
+    case OpKind::mem_write:
+      return "mem_write";
+    case OpKind::set_features:
+      return "set_features";
+    case OpKind::set_mtu:
+      return "set_mtu";
+    case OpKind::set_params:
+      return "set_params";
+    case OpKind::set_promisc:
+      return "set_promisc";
+    case OpKind::ring_init:
+      return "ring_init";
+    case OpKind::ring_init_modern:
+      return "ring_init_modern";
+    case OpKind::ring_set_state:
+      return "ring_set_state";
+    case OpKind::ring_kick:
+      return "ring_kick";
+    case OpKind::ring_reset:
+      return "ring_reset";
+    case OpKind::ring_pause:
+      return "ring_pause";
+    case OpKind::ring_set_msi:
+      return "ring_set_msi";
+    case OpKind::ring_intr_clr:
+      return "ring_intr_clr";
+    case OpKind::rx_batch:
+      return "rx_batch";
+    case OpKind::tx_drain:
+      return "tx_drain";
+    case OpKind::tx_release:
+      return "tx_release";
+    case OpKind::snapshot:
+      return "snapshot";
+  }
+  __builtin_unreachable();
+}
+
+unsigned op_arg_count(OpKind k) {
+  switch (k) {
+    case OpKind::mem_write:
+    case OpKind::set_features:
+    case OpKind::set_mtu:
+    case OpKind::set_promisc:
+    case OpKind::tx_release:
+      return 1;
+    case OpKind::set_params:
+    case OpKind::ring_init:
+    case OpKind::ring_set_msi:
+    case OpKind::rx_batch:
+      return 2;
+    case OpKind::ring_init_modern:
+      return 4;
+    case OpKind::ring_set_state:
+      return 6;
+    case OpKind::ring_kick:
+    case OpKind::ring_reset:
+    case OpKind::ring_pause:
+    case OpKind::ring_intr_clr:
+    case OpKind::tx_drain:
+    case OpKind::snapshot:
+      return 0;
+  }
+  __builtin_unreachable();
+}
+
+bool op_has_ring(OpKind k) {
+  switch (k) {
+    case OpKind::mem_write:
+    case OpKind::set_features:
+    case OpKind::set_mtu:
+    case OpKind::set_params:
+    case OpKind::set_promisc:
+    case OpKind::snapshot:
+      return false;
+    case OpKind::ring_init:
+    case OpKind::ring_init_modern:
+    case OpKind::ring_set_state:
+    case OpKind::ring_kick:
+    case OpKind::ring_reset:
+    case OpKind::ring_pause:
+    case OpKind::ring_set_msi:
+    case OpKind::ring_intr_clr:
+    case OpKind::rx_batch:
+    case OpKind::tx_drain:
+    case OpKind::tx_release:
+      return true;
+  }
+  __builtin_unreachable();
+}
+
+// --- other enums ------------------------------------------------------------
+
+int64_t to_trace_direction(DirectionKind d) {
+  switch (d) {
+    case DirectionKind::rx:
+      return 0;
+    case DirectionKind::tx:
+      return 1;
+    case DirectionKind::both:
+      return 2;
+  }
+  __builtin_unreachable();
+}
+
+bool from_trace_direction(int64_t v, DirectionKind* out) {
+  switch (v) {
+    case 0:
+      *out = DirectionKind::rx;
+      return true;
+    case 1:
+      *out = DirectionKind::tx;
+      return true;
+    case 2:
+      *out = DirectionKind::both;
+      return true;
+    default:
+      return false;
+  }
+}
+
+const char* direction_name(DirectionKind d) {
+  switch (d) {
+    case DirectionKind::rx:
+      return "rx";
+    case DirectionKind::tx:
+      return "tx";
+    case DirectionKind::both:
+      return "both";
+  }
+  __builtin_unreachable();
+}
+
+int64_t to_trace_link_type(LinkTypeKind k) {
+  switch (k) {
+    case LinkTypeKind::ethernet:
+      return 1;
+  }
+  __builtin_unreachable();
+}
+
+bool from_trace_link_type(int64_t v, LinkTypeKind* out) {
+  if (v == 1) {
+    *out = LinkTypeKind::ethernet;
+    return true;
+  }
+  return false;
+}
+
+int64_t to_trace_memory_mode(viona::MemoryMode m) {
+  switch (m) {
+    case viona::MemoryMode::paged:
+      return 0;
+    case viona::MemoryMode::contiguous:
+      return 1;
+  }
+  __builtin_unreachable();
+}
+
+bool from_trace_memory_mode(int64_t v, viona::MemoryMode* out) {
+  switch (v) {
+    case 0:
+      *out = viona::MemoryMode::paged;
+      return true;
+    case 1:
+      *out = viona::MemoryMode::contiguous;
+      return true;
+    default:
+      return false;
+  }
+}
+
+int64_t to_trace_interrupt(viona::InterruptKind k) {
+  switch (k) {
+    case viona::InterruptKind::suppressed:
+      return 0;
+    case viona::InterruptKind::msi:
+      return 1;
+    case viona::InterruptKind::poll:
+      return 2;
+    case viona::InterruptKind::already:
+      return 3;
+  }
+  __builtin_unreachable();
+}
+
+bool from_trace_interrupt(int64_t v, viona::InterruptKind* out) {
+  switch (v) {
+    case 0:
+      *out = viona::InterruptKind::suppressed;
+      return true;
+    case 1:
+      *out = viona::InterruptKind::msi;
+      return true;
+    case 2:
+      *out = viona::InterruptKind::poll;
+      return true;
+    case 3:
+      *out = viona::InterruptKind::already;
+      return true;
+    default:
+      return false;
+  }
+}
+
+int64_t to_trace_promisc(viona::PromiscMode m) {
+  switch (m) {
+    case viona::PromiscMode::VIONA_PROMISC_NONE:
+      return 0;
+    case viona::PromiscMode::VIONA_PROMISC_MULTI:
+      return 1;
+    case viona::PromiscMode::VIONA_PROMISC_ALL:
+      return 2;
+  }
+  __builtin_unreachable();
+}
+
+bool from_trace_promisc(int64_t v, viona::PromiscMode* out) {
+  switch (v) {
+    case 0:
+      *out = viona::PromiscMode::VIONA_PROMISC_NONE;
+      return true;
+    case 1:
+      *out = viona::PromiscMode::VIONA_PROMISC_MULTI;
+      return true;
+    case 2:
+      *out = viona::PromiscMode::VIONA_PROMISC_ALL;
+      return true;
+    default:
+      return false;
+  }
+}
+
+const char* to_trace_probe(viona::ProbeKind k) { return viona::probe_name(k); }
+
+bool from_trace_probe(const std::string& name, viona::ProbeKind* out) {
+  return viona::probe_from_name(name.c_str(), out);
+}
+
+// --- formatting ---------------------------------------------------------------
+
+namespace {
+
+// Appends printf-formatted text; records are small, so one bounded buffer
+// per field is enough.
+void appendf(std::string* s, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
+void appendf(std::string* s, const char* fmt, ...) {
+  char buf[256];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  if (n > 0) s->append(buf, static_cast<size_t>(n) < sizeof buf ? static_cast<size_t>(n) : sizeof buf - 1);
+}
+
+std::string hex(const uint8_t* p, size_t n) {
+  static const char kDigits[] = "0123456789abcdef";
+  std::string s;
+  s.reserve(n * 2);
+  for (size_t i = 0; i < n; i++) {
+    s.push_back(kDigits[p[i] >> 4]);
+    s.push_back(kDigits[p[i] & 0xf]);
+  }
+  return s;
+}
+
+std::string opt_seq(const std::optional<uint64_t>& v) {
+  return v ? std::to_string(*v) : std::string("-");
+}
+
+// dump() shows at most this many payload bytes; dump_raw() shows all.
+constexpr size_t kDumpBytes = 16;
+
+std::string preview(const std::vector<uint8_t>& b) {
+  std::string s = hex(b.data(), b.size() < kDumpBytes ? b.size() : kDumpBytes);
+  if (b.size() > kDumpBytes) s += "...";
+  return s;
+}
+
+std::string mac_text(const std::array<uint8_t, 6>& m) {
+  char buf[32];
+  snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+  return buf;
+}
+
+}  // namespace
+
+// --- TraceMeta ----------------------------------------------------------------
+
+std::string TraceMeta::dump() const {
+  std::string s;
+  appendf(&s, "trace format %" PRId64 " (reader >= %" PRId64 "), tool %s, host %s, %s", format_version,
+          required_reader_version, tool_version.c_str(), host.c_str(), complete ? "complete" : "INCOMPLETE");
+  std::string q = quirks.to_string();
+  if (!q.empty()) s += ", quirks " + q;
+  return s;
+}
+
+std::string TraceMeta::dump_raw() const {
+  std::string s;
+  appendf(&s, "meta format_version=%" PRId64 " required_reader_version=%" PRId64 " created_unix_ns=%" PRId64
+          " complete=%d quirks=%u",
+          format_version, required_reader_version, created_unix_ns, complete ? 1 : 0, quirks.bits);
+  s += " tool_version=" + hex(reinterpret_cast<const uint8_t*>(tool_version.data()), tool_version.size());
+  s += " host=" + hex(reinterpret_cast<const uint8_t*>(host.data()), host.size());
+  return s;
+}
+
+bool TraceMeta::operator==(const TraceMeta& o) const {
+  return format_version == o.format_version && tool_version == o.tool_version &&
+         created_unix_ns == o.created_unix_ns && host == o.host &&
+         required_reader_version == o.required_reader_version && quirks.bits == o.quirks.bits &&
+         complete == o.complete;
+}
+
+// --- TraceConfig --------------------------------------------------------------
+
+std::string TraceConfig::dump() const {
+  std::string s;
+  appendf(&s, "config features 0x%" PRIx64 "/0x%" PRIx64 " mtu %u rings", features_negotiated, features_offered,
+          mtu);
+  for (uint16_t q : ring_sizes) appendf(&s, " %u", q);
+  appendf(&s, " mem %s profile %s %s pad %u dir %s mac %s", viona::memory_mode_name(memory_mode),
+          guest_profile.c_str(), params.tx_copy_data ? "copy" : "loan", params.tx_header_pad,
+          direction_name(direction), mac_text(mac).c_str());
+  std::string q = quirks.to_string();
+  if (!q.empty()) s += " quirks " + q;
+  for (const auto& r : regions) appendf(&s, " region 0x%" PRIx64 "+0x%" PRIx64, r.gpa, r.size);
+  return s;
+}
+
+std::string TraceConfig::dump_raw() const {
+  std::string s;
+  appendf(&s, "config features_negotiated=%" PRIu64 " features_offered=%" PRIu64 " mtu=%u", features_negotiated,
+          features_offered, mtu);
+  s += " ring_sizes=";
+  for (size_t i = 0; i < ring_sizes.size(); i++) appendf(&s, "%s%u", i ? "," : "", ring_sizes[i]);
+  appendf(&s, " memory_mode=%" PRId64 " tx_copy_data=%d tx_header_pad=%u quirks=%u direction=%" PRId64,
+          to_trace_memory_mode(memory_mode), params.tx_copy_data ? 1 : 0, params.tx_header_pad, quirks.bits,
+          to_trace_direction(direction));
+  appendf(&s, " cksum_partial=%d cksum_full_v4=%d cksum_full_v6=%d cksum_ipv4_hdr=%d lso_tcpv4=%d lso_max=%u",
+          offloads.cksum_partial, offloads.cksum_full_v4, offloads.cksum_full_v6, offloads.cksum_ipv4_hdr,
+          offloads.lso_tcpv4, offloads.lso_max);
+  s += " mac=" + hex(mac.data(), mac.size());
+  s += " regions=";
+  for (size_t i = 0; i < regions.size(); i++)
+    appendf(&s, "%s%" PRIu64 ":%" PRIu64, i ? "," : "", regions[i].gpa, regions[i].size);
+  s += " guest_profile=" + hex(reinterpret_cast<const uint8_t*>(guest_profile.data()), guest_profile.size());
+  s += " guest_layout=" + hex(reinterpret_cast<const uint8_t*>(guest_layout.data()), guest_layout.size());
+  return s;
+}
+
+bool TraceConfig::operator==(const TraceConfig& o) const {
+  if (regions.size() != o.regions.size()) return false;
+  for (size_t i = 0; i < regions.size(); i++) {
+    if (regions[i].gpa != o.regions[i].gpa || regions[i].size != o.regions[i].size) return false;
+  }
+  const viona::OffloadCaps& a = offloads;
+  const viona::OffloadCaps& b = o.offloads;
+  return features_negotiated == o.features_negotiated && features_offered == o.features_offered &&
+         mtu == o.mtu && ring_sizes == o.ring_sizes && memory_mode == o.memory_mode &&
+         guest_profile == o.guest_profile && guest_layout == o.guest_layout &&
+         params.tx_copy_data == o.params.tx_copy_data && params.tx_header_pad == o.params.tx_header_pad &&
+         quirks.bits == o.quirks.bits && a.cksum_partial == b.cksum_partial &&
+         a.cksum_full_v4 == b.cksum_full_v4 && a.cksum_full_v6 == b.cksum_full_v6 &&
+         a.cksum_ipv4_hdr == b.cksum_ipv4_hdr && a.lso_tcpv4 == b.lso_tcpv4 && a.lso_max == b.lso_max &&
+         direction == o.direction && mac == o.mac;
+}
+
+// --- TracePacket ----------------------------------------------------------------
+
+std::string TracePacket::dump() const {
+  std::string s;
+  appendf(&s, "packet %" PRIu64 " %s %zu/%u bytes t=%" PRIu64 "ns ", seq, direction_name(direction), data.size(),
+          orig_len, timestamp_ns);
+  return s + preview(data);
+}
+
+std::string TracePacket::dump_raw() const {
+  std::string s;
+  appendf(&s, "packet seq=%" PRIu64 " timestamp_ns=%" PRIu64 " direction=%" PRId64 " caplen=%zu orig_len=%u"
+          " link_type=%" PRId64 " data=",
+          seq, timestamp_ns, to_trace_direction(direction), data.size(), orig_len, to_trace_link_type(link_type));
+  return s + hex(data.data(), data.size());
+}
+
+bool TracePacket::operator==(const TracePacket& o) const {
+  return seq == o.seq && timestamp_ns == o.timestamp_ns && direction == o.direction && orig_len == o.orig_len &&
+         link_type == o.link_type && data == o.data;
+}
+
+// --- TraceOp ------------------------------------------------------------------
+
+std::string TraceOp::dump() const {
+  std::string s;
+  appendf(&s, "op %" PRIu64 " %s", seq, op_kind_name(kind));
+  if (ring != kNoRing) appendf(&s, " ring %u", ring);
+  for (unsigned i = 0; i < op_arg_count(kind); i++) appendf(&s, " 0x%" PRIx64, args[i]);
+  if (!blob.empty()) appendf(&s, " %zu bytes ", blob.size()), s += preview(blob);
+  return s;
+}
+
+std::string TraceOp::dump_raw() const {
+  std::string s;
+  appendf(&s, "op seq=%" PRIu64 " kind=%" PRId64, seq, to_trace_op(kind));
+  if (ring == kNoRing) {
+    s += " ring=-";
+  } else {
+    appendf(&s, " ring=%u", ring);
+  }
+  for (unsigned i = 0; i < kOpArgCount; i++) appendf(&s, " arg%u=%" PRIu64, i, args[i]);
+  return s + " blob=" + hex(blob.data(), blob.size());
+}
+
+bool TraceOp::operator==(const TraceOp& o) const {
+  return seq == o.seq && kind == o.kind && ring == o.ring && args == o.args && blob == o.blob;
+}
+
+// --- TraceChain -----------------------------------------------------------------
+
+bool TraceChainDesc::operator==(const TraceChainDesc& o) const {
+  return index == o.index && indirect_parent == o.indirect_parent && addr == o.addr && len == o.len &&
+         flags == o.flags && next == o.next && first_piece == o.first_piece && npieces == o.npieces;
+}
+
+bool TraceChainPiece::operator==(const TraceChainPiece& o) const {
+  return gpa == o.gpa && len == o.len && write == o.write;
+}
+
+std::string TraceChain::dump() const {
+  std::string s;
+  appendf(&s, "chain %" PRIu64 " (op %" PRIu64 ") ring %u avail %u head %u len %u pkt %s:", seq, op_seq, ring,
+          avail_idx, cookie, total_len, opt_seq(packet_seq).c_str());
+  for (const auto& d : descs) {
+    appendf(&s, " [%s%u 0x%" PRIx64 "+%u f=%x]", d.indirect_parent >= 0 ? "i" : "", d.index, d.addr, d.len,
+            d.flags);
+  }
+  appendf(&s, " %zu pieces", pieces.size());
+  return s;
+}
+
+std::string TraceChain::dump_raw() const {
+  std::string s;
+  appendf(&s, "chain seq=%" PRIu64 " op_seq=%" PRIu64 " ring=%u avail_idx=%u cookie=%u total_len=%u packet_seq=%s",
+          seq, op_seq, ring, avail_idx, cookie, total_len, opt_seq(packet_seq).c_str());
+  s += " descs=";
+  for (size_t i = 0; i < descs.size(); i++) {
+    const auto& d = descs[i];
+    appendf(&s, "%s%u:%d:%" PRIu64 ":%u:%u:%u:%u:%u", i ? "," : "", d.index, d.indirect_parent, d.addr, d.len,
+            d.flags, d.next, d.first_piece, d.npieces);
+  }
+  s += " pieces=";
+  for (size_t i = 0; i < pieces.size(); i++) {
+    appendf(&s, "%s%" PRIu64 ":%u:%d", i ? "," : "", pieces[i].gpa, pieces[i].len, pieces[i].write ? 1 : 0);
+  }
+  return s;
+}
+
+bool TraceChain::operator==(const TraceChain& o) const {
+  return seq == o.seq && op_seq == o.op_seq && ring == o.ring && avail_idx == o.avail_idx && cookie == o.cookie &&
+         total_len == o.total_len && packet_seq == o.packet_seq && descs == o.descs && pieces == o.pieces;
+}
+
+TraceChain trace_chain_from(const viona::Chain& c, uint16_t ring, uint64_t seq, uint64_t op_seq,
+                            std::optional<uint64_t> packet_seq) {
+  TraceChain t;
+  t.seq = seq;
+  t.op_seq = op_seq;
+  t.ring = ring;
+  t.avail_idx = c.avail_idx;
+  t.cookie = c.cookie;
+  t.total_len = c.total_len;
+  t.packet_seq = packet_seq;
+  t.descs.reserve(c.descs.size());
+  for (const auto& d : c.descs) {
+    t.descs.push_back(TraceChainDesc{d.index, d.indirect_parent, d.addr, d.len, d.flags, d.next, d.first_piece,
+                                     d.npieces});
+  }
+  t.pieces.reserve(c.iov.size());
+  for (size_t i = 0; i < c.iov.size(); i++) {
+    TraceChainPiece p;
+    p.gpa = i < c.piece_gpa.size() ? c.piece_gpa[i] : 0;
+    p.len = c.iov[i].len;
+    p.write = i < c.piece_write.size() ? static_cast<bool>(c.piece_write[i]) : false;
+    t.pieces.push_back(p);
+  }
+  return t;
+}
+
+// --- TraceUsed ------------------------------------------------------------------
+
+std::string TraceUsed::dump() const {
+  std::string s;
+  appendf(&s, "used %" PRIu64 " (op %" PRIu64 ") ring %u idx %u slot %u id %u len %u pkt %s", seq, op_seq, ring,
+          used_idx, slot, id, len, opt_seq(packet_seq).c_str());
+  return s;
+}
+
+std::string TraceUsed::dump_raw() const {
+  std::string s;
+  appendf(&s, "used seq=%" PRIu64 " op_seq=%" PRIu64 " ring=%u used_idx=%u slot=%u id=%u len=%u packet_seq=%s", seq,
+          op_seq, ring, used_idx, slot, id, len, opt_seq(packet_seq).c_str());
+  return s;
+}
+
+bool TraceUsed::operator==(const TraceUsed& o) const {
+  return seq == o.seq && op_seq == o.op_seq && ring == o.ring && used_idx == o.used_idx && slot == o.slot &&
+         id == o.id && len == o.len && packet_seq == o.packet_seq;
+}
+
+// --- TraceProbe -----------------------------------------------------------------
+
+std::string TraceProbe::dump() const {
+  std::string s;
+  appendf(&s, "probe %" PRIu64 " (op %" PRIu64 ") ring %u %s(%s) = %" PRIu64 ", %" PRIu64 ", %" PRIu64 " pkt %s",
+          seq, op_seq, ring, viona::probe_name(kind), viona::probe_arg_names(kind), arg[0], arg[1], arg[2],
+          opt_seq(packet_seq).c_str());
+  return s;
+}
+
+std::string TraceProbe::dump_raw() const {
+  std::string s;
+  appendf(&s, "probe seq=%" PRIu64 " op_seq=%" PRIu64 " ring=%u name=%s arg0=%" PRIu64 " arg1=%" PRIu64
+          " arg2=%" PRIu64 " packet_seq=%s",
+          seq, op_seq, ring, viona::probe_name(kind), arg[0], arg[1], arg[2], opt_seq(packet_seq).c_str());
+  return s;
+}
+
+bool TraceProbe::operator==(const TraceProbe& o) const {
+  return seq == o.seq && op_seq == o.op_seq && ring == o.ring && kind == o.kind && arg == o.arg &&
+         packet_seq == o.packet_seq;
+}
+
+// --- TraceCounterSnapshot ---------------------------------------------------------
+
+std::vector<std::pair<std::string, uint64_t>> TraceCounterSnapshot::named() const {
+  std::vector<std::pair<std::string, uint64_t>> v;
+  v.reserve(viona::kRsCounterCount + 4);
+  for (size_t i = 0; i < viona::kRsCounterCount; i++) {
+    auto c = static_cast<viona::RsCounter>(i);
+    v.emplace_back(std::string("rs_") + viona::rs_counter_name(c), rs.at(c));
+  }
+  v.emplace_back("vts_packets", vts.vts_packets);
+  v.emplace_back("vts_bytes", vts.vts_bytes);
+  v.emplace_back("vts_errors", vts.vts_errors);
+  v.emplace_back("vts_drops", vts.vts_drops);
+  return v;
+}
+
+bool TraceCounterSnapshot::set_named(const std::string& name, uint64_t value) {
+  if (name == "vts_packets") {
+    vts.vts_packets = value;
+  } else if (name == "vts_bytes") {
+    vts.vts_bytes = value;
+  } else if (name == "vts_errors") {
+    vts.vts_errors = value;
+  } else if (name == "vts_drops") {
+    vts.vts_drops = value;
+  } else {
+    // Only the rs_-prefixed spelling is stored; reject a bare name so the
+    // column has one spelling per counter.
+    viona::RsCounter c;
+    if (name.compare(0, 3, "rs_") != 0 || !viona::rs_counter_from_name(name, &c)) return false;
+    rs.at(c) = value;
+  }
+  return true;
+}
+
+std::string TraceCounterSnapshot::dump() const {
+  std::string s;
+  appendf(&s, "counters %" PRIu64 " (op %" PRIu64 ") ring %u:", seq, op_seq, ring);
+  bool any = false;
+  for (const auto& [name, v] : named()) {
+    if (v == 0) continue;
+    appendf(&s, " %s=%" PRIu64, name.c_str(), v);
+    any = true;
+  }
+  if (!any) s += " all zero";
+  return s;
+}
+
+std::string TraceCounterSnapshot::dump_raw() const {
+  std::string s;
+  appendf(&s, "counters seq=%" PRIu64 " op_seq=%" PRIu64 " ring=%u", seq, op_seq, ring);
+  for (const auto& [name, v] : named()) appendf(&s, " %s=%" PRIu64, name.c_str(), v);
+  return s;
+}
+
+bool TraceCounterSnapshot::operator==(const TraceCounterSnapshot& o) const {
+  return seq == o.seq && op_seq == o.op_seq && ring == o.ring && rs == o.rs && vts == o.vts;
+}
+
+// --- TraceDigest ------------------------------------------------------------------
+
+std::string TraceDigest::dump() const {
+  std::string s;
+  appendf(&s, "digest %" PRIu64 " (op %" PRIu64 ") ring %u head %u idx %u %016" PRIx64 " over %" PRIu64 " bytes",
+          seq, op_seq, ring, cookie, used_idx, digest, nbytes);
+  return s;
+}
+
+std::string TraceDigest::dump_raw() const {
+  std::string s;
+  appendf(&s, "digest seq=%" PRIu64 " op_seq=%" PRIu64 " ring=%u cookie=%u used_idx=%u digest=%" PRIu64
+          " nbytes=%" PRIu64,
+          seq, op_seq, ring, cookie, used_idx, digest, nbytes);
+  return s;
+}
+
+bool TraceDigest::operator==(const TraceDigest& o) const {
+  return seq == o.seq && op_seq == o.op_seq && ring == o.ring && cookie == o.cookie && used_idx == o.used_idx &&
+         digest == o.digest && nbytes == o.nbytes;
+}
+
+// --- TraceInterrupt -----------------------------------------------------------------
+
+namespace {
+const char* interrupt_name(viona::InterruptKind k) {
+  switch (k) {
+    case viona::InterruptKind::suppressed:
+      return "suppressed";
+    case viona::InterruptKind::msi:
+      return "msi";
+    case viona::InterruptKind::poll:
+      return "poll";
+    case viona::InterruptKind::already:
+      return "already";
+  }
+  __builtin_unreachable();
+}
+}  // namespace
+
+std::string TraceInterrupt::dump() const {
+  std::string s;
+  appendf(&s, "interrupt %" PRIu64 " (op %" PRIu64 ") ring %u %s", seq, op_seq, ring, interrupt_name(kind));
+  return s;
+}
+
+std::string TraceInterrupt::dump_raw() const {
+  std::string s;
+  appendf(&s, "interrupt seq=%" PRIu64 " op_seq=%" PRIu64 " ring=%u kind=%" PRId64, seq, op_seq, ring,
+          to_trace_interrupt(kind));
+  return s;
+}
+
+bool TraceInterrupt::operator==(const TraceInterrupt& o) const {
+  return seq == o.seq && op_seq == o.op_seq && ring == o.ring && kind == o.kind;
+}
+
+// --- digest -------------------------------------------------------------------------
+
+namespace {
+constexpr uint64_t kFnvOffsetBasis = 0xcbf29ce484222325ull;
+constexpr uint64_t kFnvPrime = 0x100000001b3ull;
+}  // namespace
+
+uint64_t trace_digest(const uint8_t* data, size_t len, uint64_t seed) {
+  uint64_t h = kFnvOffsetBasis ^ seed;
+  for (size_t i = 0; i < len; i++) {
+    h ^= data[i];
+    h *= kFnvPrime;
+  }
+  return h;
+}
+
+TraceDigester::TraceDigester(uint64_t seed) : h_(kFnvOffsetBasis ^ seed) {}
+
+void TraceDigester::update(const uint8_t* data, size_t len) {
+  // Continue from the running state: undo the basis fold trace_digest applies.
+  h_ = trace_digest(data, len, h_ ^ kFnvOffsetBasis);
+  n_ += len;
+}
+
+}  // namespace viona_rr
