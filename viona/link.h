@@ -145,6 +145,13 @@ class Link {
   ProbeListener* listener_ = nullptr;
   InterruptSink* intr_sink_ = nullptr;
   std::vector<std::unique_ptr<TxLoans>> tx_loans_;  // per ring index; TX rings in loan mode only
+  // RX scratch (rx.cpp), kept so a warm datapath does not allocate. One set
+  // per link is enough because calls are serialised (class comment). They
+  // hold no page holds between frames.
+  Chain rx_first_;                                  // chain 0 of a frame (it holds the header)
+  Chain rx_cur_;                                    // merged RX: the current chain k > 0
+  std::vector<std::vector<uint8_t>> rx_segs_;       // GRO-fallback segments of one frame
+  std::vector<RxFrame> rx_sub_;                     // rx_input: one callback's share of a batch
   friend class TxLoans;
   friend struct TxPathImpl;
   friend struct RxPathImpl;
