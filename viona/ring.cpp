@@ -294,8 +294,13 @@ PopResult Ring::pop_chain(Chain& c, uint32_t niov) {
   }
   // Malformed (counted above) or out of iovecs with NEXT still set (viona
   // counts nothing for the latter). The chain stays at the head of avail.
-  c.holds.release_all();
-  c.iov.clear();
+  // Nothing of the partial walk survives (a caller or recorder must not see
+  // pieces of a chain that was never popped); cookie and avail_idx stay to
+  // say which chain failed.
+  const uint16_t cookie = c.cookie, aidx = c.avail_idx;
+  c.clear();
+  c.cookie = cookie;
+  c.avail_idx = aidx;
   return PopResult::error;
 }
 

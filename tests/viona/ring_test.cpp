@@ -52,6 +52,10 @@ void expect_malformed(RingFixture& f, const RingStats& want, uint32_t niov = VTN
   CHECK(f.q.used_idx() == used_idx);
   CHECK(f.g.mem.holds_outstanding() == f.ring_holds);
   CHECK(c.iov.empty());
+  CHECK(c.piece_gpa.empty());
+  CHECK(c.piece_write.empty());
+  CHECK(c.descs.empty());
+  CHECK(c.total_len == 0);
   CHECK(c.holds.size() == 0);
   CHECK(f.rec.chains.empty());
   CHECK(f.rec.used.empty());
