@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: MIT
+// event_log.h: turns the port's probe callbacks into trace events; the
+// small base the Recorder and the Replayer share.
+#ifndef REPLAY_EVENT_LOG_H_
+#define REPLAY_EVENT_LOG_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "replay/trace_records.h"
+#include "viona/link.h"
+#include "viona/probes.h"
+
+namespace viona_rr {
+
+// One device output, in event order.
+enum class EventKind : uint8_t {
+  chain = 0,
+  used = 1,
+  probe = 2,
+  digest = 3,
+  interrupt = 4,
+  counters = 5,
+};
+const char* event_kind_name(EventKind k);
+
+struct TraceEvent {
+  EventKind kind = EventKind::probe;
+  TraceChain chain;
+  TraceUsed used;
+  TraceProbe probe;
+  TraceDigest digest;
+  TraceInterrupt interrupt;
+  TraceCounterSnapshot counters;
+
+  uint64_t seq() const;
+  uint64_t op_seq() const;
+  void set_seq(uint64_t seq, uint64_t op_seq);
+  std::optional<uint64_t> packet_seq() const;
+  void set_packet_seq(std::optional<uint64_t> p);
+  // Whether two events say the same thing (sequence numbers ignored).
+  bool same_as(const TraceEvent& o) const;
+  std::string dump() const;
+};
+
+// Merges a trace's event tables back into one list in event-seq order.
+std::vector<TraceEvent> merge_events(const std::vector<TraceChain>& chains, const std::vector<TraceUsed>& used,
+                                     const std::vector<TraceProbe>& probes, const std::vector<TraceDigest>& digests,
+                                     const std::vector<TraceInterrupt>& intrs,
+                                     const std::vector<TraceCounterSnapshot>& counters);
+
+// A ProbeListener that builds TraceEvents. Events are collected in
+// pending() until the caller stamps them with the op that caused them
+// (the device reports an op only after it ran) and takes them.
+// RX events are tagged with their frame's index in the batch; the caller
+// maps indices to packet sequence numbers when it stamps.
+class EventLog : public viona::ProbeListener {
+ public:
+  // Stamps pending events with |op_seq|; RX frame indices become
+  // |first_packet| + index when given. Returns them in order.
+  std::vector<TraceEvent> take(uint64_t op_seq, std::optional<uint64_t> first_packet);
+  // Appends one counter snapshot per mapped ring of |link|.
+  void snapshot(const viona::Link& link);
+  bool empty() const { return pending_.empty(); }
+  uint64_t next_seq() const { return next_seq_; }
+
+  void on_probe(const viona::ProbeEvent& ev) override;
+  void on_chain(const viona::Ring& ring, const viona::Chain& chain) override;
+  void on_used(const viona::Ring& ring, uint16_t slot, uint32_t id, uint32_t len) override;
+  void on_interrupt(const viona::Ring& ring, viona::InterruptKind kind) override;
+  void on_guest_write(const viona::Ring& ring, uint16_t cookie, uint64_t offset_in_chain, const uint8_t* data,
+                      size_t len) override;
+  void on_rx_frame(const viona::Ring& ring, uint32_t index) override;
+
+ private:
+  void push(TraceEvent&& ev);
+  std::vector<TraceEvent> pending_;
+  std::vector<int64_t> frame_index_;  // per pending event: RX frame index, -1 none
+  int64_t cur_frame_ = -1;
+  uint64_t next_seq_ = 1;
+  std::map<std::pair<uint16_t, uint16_t>, TraceDigester> digests_;  // (ring, cookie)
+};
+
+}  // namespace viona_rr
+
+#endif  // REPLAY_EVENT_LOG_H_
