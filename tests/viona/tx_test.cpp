@@ -683,6 +683,40 @@ TEST_CASE("tx offload: rs_fail_hcksum for invalid offsets") {
   }
 }
 
+TEST_CASE("tx offload: rs_fail_hcksum in loan mode when the field lies past the 138 copied bytes") {
+  // csum_start + csum_offset + 2 must fit the first (copied-header) buffer;
+  // in copy mode that buffer is the whole packet, so the same request passes.
+  const std::vector<uint8_t> f = ipv4_frame(17, 900);
+  const std::vector<uint8_t> hdr = net_hdr(10, kNeeds, 0, 0, 34, 104);  // field at 138..139
+  for (bool copy : {true, false}) {
+    CAPTURE(copy);
+    TxFixture fx(VIRTIO_NET_F_CSUM, copy, 0, caps_partial());
+    fx.post(cat(hdr, f));
+    CHECK(fx.drain().sent == 1);
+    REQUIRE(fx.sink.pkts.size() == 1);
+    if (copy) {
+      CHECK(fx.ring().rs == RingStats{});
+      CHECK(fx.sink.pkts[0].offload.csum_partial);
+      CHECK(fx.sink.pkts[0].offload.stuff == 138 - 14);
+    } else {
+      CHECK(fx.ring().rs == only(RsCounter::fail_hcksum));
+      CHECK(offload_empty(fx.sink.pkts[0].offload));
+      CHECK(fx.ring().vts == vts(1, f.size(), 1, 0));
+      fx.link.tx_release(fx.sink.pkts[0].loan);
+    }
+  }
+  {
+    // One byte earlier fits exactly (136 + 2 = 138) in loan mode too.
+    TxFixture fx(VIRTIO_NET_F_CSUM, false, 0, caps_partial());
+    fx.post(cat(net_hdr(10, kNeeds, 0, 0, 34, 102), f));
+    CHECK(fx.drain().sent == 1);
+    CHECK(fx.ring().rs == RingStats{});
+    REQUIRE(fx.sink.pkts.size() == 1);
+    CHECK(fx.sink.pkts[0].offload.csum_partial);
+    fx.link.tx_release(fx.sink.pkts[0].loan);
+  }
+}
+
 TEST_CASE("tx offload: rs_fail_hcksum for an IPv4 request the backend cannot do") {
   const std::vector<uint8_t> f = ipv4_frame(6, 100);
   OneCsum c(VIRTIO_NET_F_CSUM, caps_full_v6(), net_hdr(10, kNeeds, 0, 0, 34, 16), f);
