@@ -12,6 +12,7 @@
 #include "tests/support/mock_split_queue.h"
 #include "tests/support/probe_recorder.h"
 #include "tests/support/stats_expect.h"
+#include "viona/quirks.h"
 
 namespace viona {
 namespace test {
@@ -59,6 +60,10 @@ void expect_malformed(RingFixture& f, const RingStats& want, uint32_t niov = VTN
   CHECK(c.holds.size() == 0);
   CHECK(f.rec.chains.empty());
   CHECK(f.rec.used.empty());
+  // One probe per counter increment (the triplet), and nothing else.
+  uint64_t bumps = 0;
+  for (size_t i = 0; i < kRsCounterCount; i++) bumps += want.at(static_cast<RsCounter>(i));
+  CHECK(f.rec.probes.size() == bumps);
   // Retried on the next pop, and fails again.
   RingStats twice = want;
   for (size_t i = 0; i < kRsCounterCount; i++) {
@@ -96,6 +101,10 @@ TEST_CASE("ring: constants the rest of the port relies on") {
   CHECK(vring_legacy_used_offset(256) == 0x2000);
   CHECK(vring_legacy_used_offset(1024) == 0x5000);
   CHECK(std::string(vr_state_name(VrState::VRS_INIT)) == "VRS_INIT");
+  CHECK(kQuirkCount == 3);
+  CHECK(kViona_S_HostCaps == 0x11008082);  // GUEST_CSUM, GUEST_TSO4, MRG_RXBUF, NOTIFY_ON_EMPTY, INDIRECT_DESC
+  CHECK(VRING_MAX_LEN == 32768);
+  CHECK(GuestMemory::kMaxRegionSize == (16ull << 30));
 }
 
 TEST_CASE("ring: map validates size, addresses and alignment (errno, no counters)") {
