@@ -179,11 +179,11 @@ TraceWriter::~TraceWriter() { shutdown(false); }
 
 void TraceWriter::shutdown(bool mark_complete) {
   if (closed_) return;
-  closed_ = true;
   if (failed_.ok() && !mark_complete) {
     // Keep what the recorder added; complete stays 0.
     (void)flush();
   }
+  closed_ = true;
   if (in_txn_) {
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
     in_txn_ = false;

@@ -1,0 +1,600 @@
+// SPDX-License-Identifier: MIT
+// trace_writer_test.cpp: TraceWriter: round trip of every record, versions, batching, crash safety, faults.
+#include "replay/trace_writer.h"
+
+#include <doctest/doctest.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "replay/trace_format.h"
+#include "replay/trace_reader.h"
+
+using namespace viona_rr;
+
+namespace {
+
+// A fresh directory under $TMPDIR (or /tmp), removed with its files.
+struct TempDir {
+  std::string path;
+  TempDir() {
+    const char* base = getenv("TMPDIR");
+    std::string tmpl = std::string(base && *base ? base : "/tmp") + "/trace_writer_test.XXXXXX";
+    std::vector<char> buf(tmpl.begin(), tmpl.end());
+    buf.push_back('\0');
+    REQUIRE(mkdtemp(buf.data()) != nullptr);
+    path = buf.data();
+  }
+  ~TempDir() {
+    std::string cmd = "rm -rf '" + path + "'";
+    if (system(cmd.c_str()) != 0) fprintf(stderr, "could not remove %s\n", path.c_str());
+  }
+  std::string file(const char* name) const { return path + "/" + name; }
+};
+
+bool exists(const std::string& p) {
+  struct stat sb;
+  return ::stat(p.c_str(), &sb) == 0;
+}
+
+std::vector<uint8_t> file_bytes(const std::string& p) {
+  std::vector<uint8_t> b;
+  FILE* f = fopen(p.c_str(), "rb");
+  if (!f) return b;
+  int c;
+  while ((c = fgetc(f)) != EOF) b.push_back(static_cast<uint8_t>(c));
+  fclose(f);
+  return b;
+}
+
+uint32_t be32(const std::vector<uint8_t>& b, size_t off) {
+  return (uint32_t{b[off]} << 24) | (uint32_t{b[off + 1]} << 16) | (uint32_t{b[off + 2]} << 8) | b[off + 3];
+}
+
+// One of every record kind, with edge values: full 64-bit values (bit 63
+// set), NULL and non-NULL packet_seq, empty and non-empty blobs, an
+// indirect descriptor, every quirk, every counter distinct.
+struct Sample {
+  TraceConfig config;
+  std::vector<TracePacket> packets;
+  std::vector<TraceOp> ops;
+  std::vector<TraceChain> chains;
+  std::vector<TraceUsed> used;
+  std::vector<TraceProbe> probes;
+  std::vector<TraceCounterSnapshot> counters;
+  std::vector<TraceDigest> digests;
+  std::vector<TraceInterrupt> interrupts;
+
+  Sample() {
+    config.features_negotiated = 0x8000000000010020ull;
+    config.features_offered = 0xffffffffffffffffull;
+    config.mtu = 9000;
+    config.ring_sizes = {256, 1024, 0};
+    config.memory_mode = viona::MemoryMode::contiguous;
+    config.guest_profile = "illumos-vioif";
+    config.guest_layout = R"({"rx_buf":2048,"indirect":true})";
+    config.params.tx_copy_data = false;
+    config.params.tx_header_pad = 256;
+    for (unsigned i = 0; i < viona::kQuirkCount; i++) config.quirks.set(static_cast<viona::QuirkKind>(i));
+    config.offloads.cksum_partial = true;
+    config.offloads.cksum_full_v6 = true;
+    config.offloads.lso_tcpv4 = true;
+    config.offloads.lso_max = 0xffffffffu;
+    config.regions = {{0x100000, 0x1000000}, {0xfffffffffff00000ull, 0x100000}};
+    config.direction = DirectionKind::tx;
+    config.mac = {0x02, 0x08, 0x20, 0xff, 0x00, 0x01};
+
+    TracePacket p1;
+    p1.seq = 1;
+    p1.timestamp_ns = 0xfedcba9876543210ull;
+    p1.direction = DirectionKind::rx;
+    p1.data = {0x00, 0xff, 0x10, 0x00, 0x80};
+    p1.orig_len = 1514;
+    TracePacket p2;
+    p2.seq = 2;
+    p2.direction = DirectionKind::tx;
+    p2.orig_len = 0;  // an empty capture
+    packets = {p1, p2};
+
+    TraceOp w;
+    w.seq = 1;
+    w.kind = OpKind::mem_write;
+    w.args[0] = 0x100000;
+    w.blob = {1, 2, 3, 0, 0xff};
+    TraceOp st;
+    st.seq = 2;
+    st.kind = OpKind::ring_set_state;
+    st.ring = 1;
+    st.args = {65535, 7, 1024, 0xffffffffffff0000ull, 0x8000000000000000ull, 3};
+    TraceOp snap;
+    snap.seq = 3;
+    snap.kind = OpKind::snapshot;
+    ops = {w, st, snap};
+
+    TraceChain c;
+    c.seq = 1;
+    c.op_seq = 2;
+    c.ring = 1;
+    c.avail_idx = 65535;
+    c.cookie = 1023;
+    c.total_len = 0xffffffffu;
+    c.packet_seq = 2;
+    c.descs = {{0, -1, 0x100000, 16, 0x4 /* INDIRECT */, 0, 0, 0},
+               {0, 0, 0x8000000000000000ull, 4096, 0x1, 1, 0, 2},
+               {1, 0, 0x200ff0, 0xffffffffu, 0x2, 0, 2, 1}};
+    c.pieces = {{0x8000000000000000ull, 10, false}, {0x8000000000001000ull, 4086, false}, {0x200ff0, 16, true}};
+    TraceChain c2;
+    c2.seq = 4;
+    c2.op_seq = 0;
+    c2.ring = 0;
+    chains = {c, c2};
+
+    TraceUsed u;
+    u.seq = 2;
+    u.op_seq = 2;
+    u.ring = 1;
+    u.used_idx = 65535;
+    u.slot = 1023;
+    u.id = 0xffffffffu;
+    u.len = 0x80000000u;
+    u.packet_seq = 0xffffffffffffffffull;
+    TraceUsed u2 = u;
+    u2.seq = 5;
+    u2.packet_seq.reset();
+    used = {u, u2};
+
+    TraceProbe pr;
+    pr.seq = 3;
+    pr.op_seq = 2;
+    pr.ring = 0;
+    pr.kind = viona::ProbeKind::too_short;
+    pr.arg = {1, 2014, 0xffffffffffffffffull};
+    pr.packet_seq = 1;
+    TraceProbe pr2;
+    pr2.seq = 6;
+    pr2.kind = viona::ProbeKind::tx_hook_drop;
+    probes = {pr, pr2};
+
+    TraceCounterSnapshot cs;
+    cs.seq = 7;
+    cs.op_seq = 3;
+    cs.ring = 1;
+    for (size_t i = 0; i < viona::kRsCounterCount; i++) cs.rs.at(static_cast<viona::RsCounter>(i)) = 100 + i;
+    cs.rs.at(viona::RsCounter::too_short) = 0xffffffffffffffffull;
+    cs.vts = {1, 2, 3, 0x8000000000000000ull};
+    counters = {cs};
+
+    TraceDigest d;
+    d.seq = 8;
+    d.op_seq = 3;
+    d.ring = 0;
+    d.cookie = 5;
+    d.used_idx = 9;
+    d.digest = 0xcbf29ce484222325ull;
+    d.nbytes = 1524;
+    digests = {d};
+
+    TraceInterrupt in;
+    in.seq = 9;
+    in.op_seq = 3;
+    in.ring = 0;
+    in.kind = viona::InterruptKind::already;
+    TraceInterrupt in2 = in;
+    in2.seq = 10;
+    in2.kind = viona::InterruptKind::msi;
+    interrupts = {in, in2};
+  }
+
+  // Writes everything; returns the first error.
+  TraceError write(TraceWriter* w) const {
+    TraceError e = w->write_config(config);
+    for (const auto& r : packets) e = e.ok() ? w->add_packet(r) : e;
+    for (const auto& r : ops) e = e.ok() ? w->add_op(r) : e;
+    for (const auto& r : chains) e = e.ok() ? w->add_chain(r) : e;
+    for (const auto& r : used) e = e.ok() ? w->add_used(r) : e;
+    for (const auto& r : probes) e = e.ok() ? w->add_probe(r) : e;
+    for (const auto& r : counters) e = e.ok() ? w->add_counters(r) : e;
+    for (const auto& r : digests) e = e.ok() ? w->add_digest(r) : e;
+    for (const auto& r : interrupts) e = e.ok() ? w->add_interrupt(r) : e;
+    return e;
+  }
+};
+
+TracePacket numbered_packet(uint64_t seq) {
+  TracePacket p;
+  p.seq = seq;
+  p.data.assign(60, static_cast<uint8_t>(seq));
+  p.orig_len = 60;
+  return p;
+}
+
+}  // namespace
+
+// The format version is pinned: bumping it must be a deliberate edit of
+// this test, the schema comment and the man page (STYLE.md rule 23).
+TEST_CASE("kTraceFormatVersion is 1") {
+  CHECK(kTraceFormatVersion == 1);
+  CHECK(kTraceApplicationId == 0x564e5252);
+}
+
+TEST_CASE("trace header carries application_id and user_version; close leaves one file") {
+  TempDir dir;
+  std::string path = dir.file("h.trace");
+  TraceError err;
+  auto w = TraceWriter::open(path, {}, &err);
+  REQUIRE(w);
+  CHECK(err.ok());
+  CHECK(exists(path + "-wal"));  // WAL while recording
+  CHECK(Sample().write(w.get()).ok());
+  CHECK(w->close().ok());
+  CHECK_FALSE(exists(path + "-wal"));
+  CHECK_FALSE(exists(path + "-shm"));
+  std::vector<uint8_t> b = file_bytes(path);
+  REQUIRE(b.size() >= 100);
+  CHECK(memcmp(b.data(), "SQLite format 3", 16) == 0);
+  CHECK(be32(b, 60) == 1);            // user_version
+  CHECK(be32(b, 68) == 0x564e5252u);  // application_id
+  CHECK(b[18] == 1);                  // write version: rollback journal, not WAL
+  CHECK(b[19] == 1);
+}
+
+TEST_CASE("round trip of every record kind is exact") {
+  TempDir dir;
+  std::string path = dir.file("rt.trace");
+  Sample s;
+  TraceWriterOptions opts;
+  opts.tool_version = "viona-rr test";
+  opts.host = "testhost";
+  opts.created_unix_ns = 1234567890123456789;
+  opts.batch_records = 2;  // several batches
+  TraceError err;
+  auto w = TraceWriter::open(path, opts, &err);
+  REQUIRE(w);
+  REQUIRE(s.write(w.get()).ok());
+  REQUIRE(w->close().ok());
+
+  auto r = TraceReader::open(path, &err);
+  REQUIRE(r);
+  CHECK(err.kind == TraceErrorKind::ok);
+  CHECK(r->complete());
+  CHECK(r->user_version() == 1);
+  CHECK(r->meta().format_version == 1);
+  CHECK(r->meta().required_reader_version == 1);
+  CHECK(r->meta().tool_version == "viona-rr test");
+  CHECK(r->meta().host == "testhost");
+  CHECK(r->meta().created_unix_ns == 1234567890123456789);
+  CHECK(r->meta().quirks.bits == s.config.quirks.bits);
+
+  TraceConfig cfg;
+  REQUIRE(r->read_config(&cfg).ok());
+  CHECK(cfg == s.config);
+  CHECK(cfg.dump_raw() == s.config.dump_raw());
+
+  std::vector<TracePacket> packets;
+  REQUIRE(r->read_packets(&packets).ok());
+  CHECK(packets == s.packets);
+  std::vector<TraceOp> ops;
+  REQUIRE(r->read_ops(&ops).ok());
+  CHECK(ops == s.ops);
+  std::vector<TraceChain> chains;
+  REQUIRE(r->read_chains(&chains).ok());
+  CHECK(chains == s.chains);
+  REQUIRE(chains.size() == 2);
+  CHECK(chains[0].dump_raw() == s.chains[0].dump_raw());
+  std::vector<TraceUsed> used;
+  REQUIRE(r->read_used(&used).ok());
+  CHECK(used == s.used);
+  std::vector<TraceProbe> probes;
+  REQUIRE(r->read_probes(&probes).ok());
+  CHECK(probes == s.probes);
+  std::vector<TraceCounterSnapshot> counters;
+  REQUIRE(r->read_counters(&counters).ok());
+  CHECK(counters == s.counters);
+  std::vector<TraceDigest> digests;
+  REQUIRE(r->read_digests(&digests).ok());
+  CHECK(digests == s.digests);
+  std::vector<TraceInterrupt> interrupts;
+  REQUIRE(r->read_interrupts(&interrupts).ok());
+  CHECK(interrupts == s.interrupts);
+
+  uint64_t n = 0;
+  REQUIRE(r->count_rows("counters", &n).ok());
+  CHECK(n == viona::kRsCounterCount + 4);  // one row per counter name
+  REQUIRE(r->count_rows("chain_pieces", &n).ok());
+  CHECK(n == 3);
+  CHECK(r->count_rows("sqlite_schema", &n).kind == TraceErrorKind::misuse);
+
+  std::vector<TracePacket> range;
+  REQUIRE(r->read_packet_range(1, 2, &range).ok());
+  CHECK(range == s.packets);
+}
+
+TEST_CASE("records are read in seq order whatever the insertion order") {
+  TempDir dir;
+  std::string path = dir.file("order.trace");
+  TraceError err;
+  auto w = TraceWriter::open(path, {}, &err);
+  REQUIRE(w);
+  for (uint64_t seq : {5, 3, 4}) REQUIRE(w->add_packet(numbered_packet(seq)).ok());
+  REQUIRE(w->close().ok());
+  auto r = TraceReader::open(path, &err);
+  REQUIRE(r);
+  std::vector<uint64_t> seqs;
+  REQUIRE(r->each_packet([&](const TracePacket& p) {
+              seqs.push_back(p.seq);
+              return true;
+            }).ok());
+  CHECK(seqs == std::vector<uint64_t>{3, 4, 5});
+  // A visitor may stop early.
+  seqs.clear();
+  REQUIRE(r->each_packet([&](const TracePacket& p) {
+              seqs.push_back(p.seq);
+              return false;
+            }).ok());
+  CHECK(seqs == std::vector<uint64_t>{3});
+}
+
+TEST_CASE("batches commit every batch_records records; a concurrent reader sees only committed batches") {
+  TempDir dir;
+  std::string path = dir.file("batch.trace");
+  TraceWriterOptions opts;
+  opts.batch_records = 3;
+  TraceError err;
+  auto w = TraceWriter::open(path, opts, &err);
+  REQUIRE(w);
+  for (uint64_t seq = 1; seq <= 7; seq++) REQUIRE(w->add_packet(numbered_packet(seq)).ok());
+  auto count_now = [&]() -> uint64_t {
+    TraceError e;
+    auto r = TraceReader::open(path, &e);
+    REQUIRE(r);
+    CHECK(e.kind == TraceErrorKind::incomplete);
+    uint64_t n = 0;
+    CHECK(r->count_rows("packets", &n).ok());
+    return n;
+  };
+  CHECK(count_now() == 6);  // two full batches; the 7th is pending
+  REQUIRE(w->flush().ok());
+  CHECK(count_now() == 7);
+  REQUIRE(w->close().ok());
+}
+
+TEST_CASE("a writer destroyed without close leaves an incomplete trace holding every record") {
+  TempDir dir;
+  std::string path = dir.file("dtor.trace");
+  TraceError err;
+  {
+    auto w = TraceWriter::open(path, {}, &err);
+    REQUIRE(w);
+    for (uint64_t seq = 1; seq <= 5; seq++) REQUIRE(w->add_packet(numbered_packet(seq)).ok());
+  }
+  CHECK_FALSE(exists(path + "-wal"));
+  auto r = TraceReader::open(path, &err);
+  REQUIRE(r);
+  CHECK(err.kind == TraceErrorKind::incomplete);
+  CHECK(err.message.find("incomplete") != std::string::npos);
+  CHECK(err.message.find('\n') == std::string::npos);
+  CHECK_FALSE(r->complete());
+  std::vector<TracePacket> packets;
+  REQUIRE(r->read_packets(&packets).ok());
+  CHECK(packets.size() == 5);
+  // No config was written: reading it is a specific error, not a crash.
+  TraceConfig cfg;
+  TraceError ce = r->read_config(&cfg);
+  CHECK(ce.kind == TraceErrorKind::corrupt);
+  CHECK(ce.message.find("table config") != std::string::npos);
+}
+
+// rr's "incomplete trace" case: the recorder dies by SIGKILL. Everything
+// committed by flush() must survive; what was added after it must not
+// appear half-written.
+TEST_CASE("a recorder killed by SIGKILL after flush leaves exactly the flushed packets") {
+  TempDir dir;
+  std::string path = dir.file("kill.trace");
+  constexpr uint64_t kFlushed = 25;
+  fflush(nullptr);
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    TraceError e;
+    TraceWriterOptions opts;
+    opts.batch_records = 1000;  // nothing commits by itself
+    auto w = TraceWriter::open(path, opts, &e);
+    if (!w) _exit(2);
+    for (uint64_t seq = 1; seq <= kFlushed; seq++) {
+      if (!w->add_packet(numbered_packet(seq)).ok()) _exit(3);
+    }
+    if (!w->flush().ok()) _exit(4);
+    for (uint64_t seq = kFlushed + 1; seq <= kFlushed + 10; seq++) {
+      if (!w->add_packet(numbered_packet(seq)).ok()) _exit(5);
+    }
+    kill(getpid(), SIGKILL);
+    _exit(6);
+  }
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  REQUIRE(WIFSIGNALED(status));
+  CHECK(WTERMSIG(status) == SIGKILL);
+  CHECK(exists(path + "-wal"));  // the committed data is in the WAL
+
+  TraceError err;
+  auto r = TraceReader::open(path, &err);
+  REQUIRE(r);
+  CHECK(err.kind == TraceErrorKind::incomplete);
+  std::vector<TracePacket> packets;
+  REQUIRE(r->read_packets(&packets).ok());
+  REQUIRE(packets.size() == kFlushed);
+  for (uint64_t i = 0; i < kFlushed; i++) CHECK(packets[i] == numbered_packet(i + 1));
+}
+
+TEST_CASE("writer misuse: existing path, call after close, duplicate seq") {
+  TempDir dir;
+  std::string path = dir.file("m.trace");
+  TraceError err;
+  auto w = TraceWriter::open(path, {}, &err);
+  REQUIRE(w);
+
+  auto again = TraceWriter::open(path, {}, &err);
+  CHECK_FALSE(again);
+  CHECK(err.kind == TraceErrorKind::not_a_file);
+  CHECK(err.message.find("already exists") != std::string::npos);
+
+  REQUIRE(w->add_packet(numbered_packet(1)).ok());
+  TraceError dup = w->add_packet(numbered_packet(1));
+  CHECK(dup.kind == TraceErrorKind::misuse);
+  CHECK(dup.message.find("packets") != std::string::npos);
+  // Sticky: the writer stays failed.
+  CHECK(w->add_packet(numbered_packet(2)).kind == TraceErrorKind::misuse);
+  CHECK(w->flush().kind == TraceErrorKind::misuse);
+  CHECK(w->close().kind == TraceErrorKind::misuse);
+  CHECK(w->close().message.find("already closed") != std::string::npos);
+}
+
+// SQLite-style fault injection (STYLE.md rule 21): fail the Nth statement
+// step for N = 1, 2, ... until a run gets through. Every run must end with a
+// clean error, and whatever file it leaves must open as a trace (ok or
+// incomplete) whose tables all decode, or not exist at all.
+TEST_CASE("fault injection: failing the Nth write ends cleanly") {
+  TempDir dir;
+  Sample s;
+  bool succeeded = false;
+  uint64_t n = 1;
+  for (; n < 2000 && !succeeded; n++) {
+    std::string path = dir.file(("f" + std::to_string(n) + ".trace").c_str());
+    TraceWriterOptions opts;
+    opts.fail_nth_write = n;
+    opts.batch_records = 4;
+    TraceError err;
+    auto w = TraceWriter::open(path, opts, &err);
+    if (!w) {
+      CHECK(err.kind == TraceErrorKind::io);
+      CHECK(err.message.find("injected fault") != std::string::npos);
+      CHECK_FALSE(exists(path));
+      continue;
+    }
+    TraceError e = s.write(w.get());
+    if (e.ok()) e = w->close();
+    if (e.ok()) {
+      succeeded = true;
+    } else {
+      CHECK(e.kind == TraceErrorKind::io);
+      CHECK(e.message.find("injected fault (write " + std::to_string(n) + ")") != std::string::npos);
+    }
+    w.reset();
+    TraceError re;
+    auto r = TraceReader::open(path, &re);
+    REQUIRE_MESSAGE(r, re.message);
+    CHECK((succeeded ? re.kind == TraceErrorKind::ok : re.kind == TraceErrorKind::incomplete));
+    std::vector<TracePacket> p;
+    std::vector<TraceChain> c;
+    std::vector<TraceCounterSnapshot> k;
+    CHECK(r->read_packets(&p).ok());
+    CHECK(r->read_chains(&c).ok());
+    CHECK(r->read_counters(&k).ok());
+    // A chain is all or nothing: rows of a record share its transaction.
+    for (const auto& ch : c) {
+      for (const auto& ref : s.chains) {
+        if (ref.seq == ch.seq) CHECK(ch == ref);
+      }
+    }
+    if (succeeded) {
+      CHECK(p == s.packets);
+      CHECK(c == s.chains);
+      CHECK(k == s.counters);
+    }
+  }
+  CHECK(succeeded);
+  CHECK(n > 20);  // the sample needs many writes; each was failed once
+}
+
+TEST_CASE("trace_digest is FNV-1a-64 and chains across pieces") {
+  const uint8_t a[] = {'a'};
+  const uint8_t foobar[] = {'f', 'o', 'o', 'b', 'a', 'r'};
+  CHECK(trace_digest(nullptr, 0, 0) == 0xcbf29ce484222325ull);
+  CHECK(trace_digest(a, 1, 0) == 0xaf63dc4c8601ec8cull);
+  CHECK(trace_digest(foobar, 6, 0) == 0x85944171f73967e8ull);
+  CHECK(trace_digest(foobar, 6, 1) != trace_digest(foobar, 6, 0));
+  TraceDigester d;
+  d.update(foobar, 2);
+  d.update(foobar + 2, 0);
+  d.update(foobar + 2, 4);
+  CHECK(d.value() == 0x85944171f73967e8ull);
+  CHECK(d.nbytes() == 6);
+}
+
+TEST_CASE("stored enums translate both ways and reject unknown values") {
+  for (int64_t v = 1; v <= 17; v++) {
+    OpKind k;
+    REQUIRE(from_trace_op(v, &k));
+    CHECK(to_trace_op(k) == v);
+  }
+  OpKind k;
+  CHECK_FALSE(from_trace_op(0, &k));
+  CHECK_FALSE(from_trace_op(18, &k));
+  CHECK_FALSE(from_trace_op(-1, &k));
+  CHECK(to_trace_op(OpKind::mem_write) == 1);
+  CHECK(to_trace_op(OpKind::snapshot) == 17);
+
+  DirectionKind d;
+  CHECK(from_trace_direction(2, &d));
+  CHECK(d == DirectionKind::both);
+  CHECK_FALSE(from_trace_direction(3, &d));
+  viona::InterruptKind ik;
+  CHECK(from_trace_interrupt(3, &ik));
+  CHECK(ik == viona::InterruptKind::already);
+  CHECK_FALSE(from_trace_interrupt(4, &ik));
+  viona::MemoryMode mm;
+  CHECK(from_trace_memory_mode(1, &mm));
+  CHECK(mm == viona::MemoryMode::contiguous);
+  CHECK_FALSE(from_trace_memory_mode(2, &mm));
+  LinkTypeKind lt;
+  CHECK(from_trace_link_type(1, &lt));
+  CHECK_FALSE(from_trace_link_type(0, &lt));
+  viona::PromiscMode pm;
+  CHECK(from_trace_promisc(2, &pm));
+  CHECK(pm == viona::PromiscMode::VIONA_PROMISC_ALL);
+  CHECK_FALSE(from_trace_promisc(3, &pm));
+  viona::ProbeKind pk;
+  CHECK(from_trace_probe("too_short", &pk));
+  CHECK(pk == viona::ProbeKind::too_short);
+  CHECK(std::string(to_trace_probe(viona::ProbeKind::indir_bad_nest)) == "indir_bad_nest");
+  CHECK_FALSE(from_trace_probe("no_such_probe", &pk));
+}
+
+TEST_CASE("counter snapshot names cover every rs_ and vts_ counter") {
+  TraceCounterSnapshot s;
+  auto named = s.named();
+  CHECK(named.size() == viona::kRsCounterCount + 4);
+  CHECK(named.front().first == "rs_ndesc_too_high");
+  CHECK(named.back().first == "vts_drops");
+  CHECK(s.set_named("rs_too_short", 7));
+  CHECK(s.rs.rs_too_short == 7);
+  CHECK(s.set_named("vts_bytes", 9));
+  CHECK(s.vts.vts_bytes == 9);
+  CHECK_FALSE(s.set_named("too_short", 1));  // only the rs_ spelling is stored
+  CHECK_FALSE(s.set_named("rs_nonexistent", 1));
+}
+
+TEST_CASE("dump and dump_raw are single lines") {
+  Sample s;
+  std::vector<std::string> lines = {s.config.dump(),       s.config.dump_raw(),     s.packets[0].dump(),
+                                    s.packets[0].dump_raw(), s.ops[0].dump(),         s.ops[0].dump_raw(),
+                                    s.chains[0].dump(),    s.chains[0].dump_raw(),  s.used[0].dump(),
+                                    s.used[0].dump_raw(),  s.probes[0].dump(),      s.probes[0].dump_raw(),
+                                    s.counters[0].dump(),  s.counters[0].dump_raw(), s.digests[0].dump(),
+                                    s.digests[0].dump_raw(), s.interrupts[0].dump(), s.interrupts[0].dump_raw()};
+  for (const auto& l : lines) {
+    CHECK_FALSE(l.empty());
+    CHECK(l.find('\n') == std::string::npos);
+  }
+  CHECK(s.ops[0].dump() == "op 1 mem_write 0x100000 5 bytes 01020300ff");
+  CHECK(s.used[1].dump_raw() ==
+        "used seq=5 op_seq=2 ring=1 used_idx=65535 slot=1023 id=4294967295 len=2147483648 packet_seq=-");
+  CHECK(s.interrupts[0].dump() == "interrupt 9 (op 3) ring 0 already");
+}
