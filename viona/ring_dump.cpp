@@ -35,13 +35,35 @@ class MdbPrinter {
     out_ += '\n';
   }
   std::string take() { return std::move(out_); }
+  explicit MdbPrinter(unsigned depth = 1) : depth_(depth) {}
 
  private:
   std::string out_;
-  unsigned depth_ = 1;  // the struct's own braces are written at column 0
+  unsigned depth_;  // 1: the struct's own braces are written at column 0
 };
 
+void append_stats(MdbPrinter& p, const RingStats& rs, const TransferStats& vts) {
+  p.open("vr_stats");
+  for (size_t i = 0; i < kRsCounterCount; i++) {
+    const auto c = static_cast<RsCounter>(i);
+    p.field((std::string("rs_") + rs_counter_name(c)).c_str(), rs.at(c));
+  }
+  p.close();
+  p.open("vr_transfer_stats");
+  p.field("vts_packets", vts.vts_packets);
+  p.field("vts_bytes", vts.vts_bytes);
+  p.field("vts_errors", vts.vts_errors);
+  p.field("vts_drops", vts.vts_drops);
+  p.close();
+}
+
 }  // namespace
+
+std::string dump_ring_stats(const RingStats& rs, const TransferStats& vts, unsigned depth) {
+  MdbPrinter p(depth);
+  append_stats(p, rs, vts);
+  return p.take();
+}
 
 std::string dump_vring(const Ring& r, const Link* link) {
   MdbPrinter p;
@@ -67,18 +89,7 @@ std::string dump_vring(const Ring& r, const Link* link) {
   p.field("vr_desc_pa", r.desc_pa());
   p.field("vr_avail_pa", r.avail_pa());
   p.field("vr_used_pa", r.used_pa());
-  p.open("vr_stats");
-  for (size_t i = 0; i < kRsCounterCount; i++) {
-    const auto c = static_cast<RsCounter>(i);
-    p.field((std::string("rs_") + rs_counter_name(c)).c_str(), r.rs.at(c));
-  }
-  p.close();
-  p.open("vr_transfer_stats");
-  p.field("vts_packets", r.vts.vts_packets);
-  p.field("vts_bytes", r.vts.vts_bytes);
-  p.field("vts_errors", r.vts.vts_errors);
-  p.field("vts_drops", r.vts.vts_drops);
-  p.close();
+  append_stats(p, r.rs, r.vts);
   return "{\n" + p.take() + "}\n";
 }
 

@@ -24,6 +24,9 @@ namespace viona {
 // additions: newest viona keeps them inside its per-part structs.
 // With |link|, a TX ring also shows its vr_tx parameters.
 std::string dump_vring(const Ring& r, const Link* link = nullptr);
+// Just the counters, as the vr_stats / vr_transfer_stats blocks of
+// dump_vring, indented by four spaces per |depth|.
+std::string dump_ring_stats(const RingStats& rs, const TransferStats& vts, unsigned depth = 0);
 
 }  // namespace viona
 
