@@ -175,20 +175,23 @@ std::vector<TraceEvent> merge_events(const std::vector<TraceChain>& chains, cons
 void EventLog::push(TraceEvent&& ev) {
   ev.set_seq(next_seq_++, 0);
   pending_.push_back(std::move(ev));
-  frame_index_.push_back(cur_frame_);
+  frame_of_.push_back(cur_frame_);
 }
 
-std::vector<TraceEvent> EventLog::take(uint64_t op_seq, std::optional<uint64_t> first_packet) {
+std::vector<TraceEvent> EventLog::take(uint64_t op_seq, std::optional<uint64_t> first_packet,
+                                        const viona::RxFrame* frames, size_t nframes) {
   std::vector<TraceEvent> out;
   out.swap(pending_);
+  std::map<const uint8_t*, uint64_t> index;
+  for (size_t k = 0; k < nframes; k++) index.emplace(frames[k].data, k);
   for (size_t i = 0; i < out.size(); i++) {
     out[i].set_seq(out[i].seq(), op_seq);
-    if (first_packet && frame_index_[i] >= 0) {
-      out[i].set_packet_seq(*first_packet + static_cast<uint64_t>(frame_index_[i]));
-    }
+    if (!first_packet || frame_of_[i] == nullptr) continue;
+    auto it = index.find(frame_of_[i]);
+    if (it != index.end()) out[i].set_packet_seq(*first_packet + it->second);
   }
-  frame_index_.clear();
-  cur_frame_ = -1;
+  frame_of_.clear();
+  cur_frame_ = nullptr;
   return out;
 }
 
@@ -201,8 +204,8 @@ void EventLog::snapshot(const viona::Link& link) {
     e.counters.ring = i;
     e.counters.rs = r.rs;
     e.counters.vts = r.vts;
-    int64_t saved = cur_frame_;
-    cur_frame_ = -1;
+    const uint8_t* saved = cur_frame_;
+    cur_frame_ = nullptr;
     push(std::move(e));
     cur_frame_ = saved;
   }
@@ -261,6 +264,6 @@ void EventLog::on_guest_write(const viona::Ring& ring, uint16_t cookie, uint64_t
   digests_[{ring.index(), cookie}].update(data, len);
 }
 
-void EventLog::on_rx_frame(const viona::Ring& ring, uint32_t index) { cur_frame_ = index; }
+void EventLog::on_rx_frame(const viona::Ring& ring, const uint8_t* frame) { cur_frame_ = frame; }
 
 }  // namespace viona_rr

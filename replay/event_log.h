@@ -60,9 +60,11 @@ std::vector<TraceEvent> merge_events(const std::vector<TraceChain>& chains, cons
 // maps indices to packet sequence numbers when it stamps.
 class EventLog : public viona::ProbeListener {
  public:
-  // Stamps pending events with |op_seq|; RX frame indices become
-  // |first_packet| + index when given. Returns them in order.
-  std::vector<TraceEvent> take(uint64_t op_seq, std::optional<uint64_t> first_packet);
+  // Stamps pending events with |op_seq|. Events of an RX frame get packet
+  // seq |first_packet| + k, where |frames|[k] is the frame they belong to
+  // (rx_input may deliver a subset, reordered by steering and filtering).
+  std::vector<TraceEvent> take(uint64_t op_seq, std::optional<uint64_t> first_packet = std::nullopt,
+                               const viona::RxFrame* frames = nullptr, size_t nframes = 0);
   // Appends one counter snapshot per mapped ring of |link|.
   void snapshot(const viona::Link& link);
   bool empty() const { return pending_.empty(); }
@@ -74,13 +76,13 @@ class EventLog : public viona::ProbeListener {
   void on_interrupt(const viona::Ring& ring, viona::InterruptKind kind) override;
   void on_guest_write(const viona::Ring& ring, uint16_t cookie, uint64_t offset_in_chain, const uint8_t* data,
                       size_t len) override;
-  void on_rx_frame(const viona::Ring& ring, uint32_t index) override;
+  void on_rx_frame(const viona::Ring& ring, const uint8_t* frame) override;
 
  private:
   void push(TraceEvent&& ev);
   std::vector<TraceEvent> pending_;
-  std::vector<int64_t> frame_index_;  // per pending event: RX frame index, -1 none
-  int64_t cur_frame_ = -1;
+  std::vector<const uint8_t*> frame_of_;  // per pending event: its RX frame's bytes, or null
+  const uint8_t* cur_frame_ = nullptr;
   uint64_t next_seq_ = 1;
   std::map<std::pair<uint16_t, uint16_t>, TraceDigester> digests_;  // (ring, cookie)
 };

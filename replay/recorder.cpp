@@ -53,10 +53,11 @@ void Recorder::write_events(std::vector<TraceEvent>&& evs) {
   }
 }
 
-void Recorder::write_op(TraceOp op, std::optional<uint64_t> first_packet) {
+void Recorder::write_op(TraceOp op, std::optional<uint64_t> first_packet, const viona::RxFrame* frames,
+                        size_t nframes) {
   op.seq = next_op_++;
   check(w_->add_op(op));
-  write_events(take(op.seq, first_packet));
+  write_events(take(op.seq, first_packet, frames, nframes));
 }
 
 void Recorder::record_snapshot(const viona::Link& link) {
@@ -170,7 +171,7 @@ void Recorder::on_rx_batch(int ring, const viona::RxFrame* frames, size_t n, con
   op.args[1] = n;
   op.args[2] = frames != nullptr && n > 0 ? (frames[0].meta.hw_lso ? 1u : 0u) | (frames[0].meta.cksum_ok ? 2u : 0u) : 0;
   op.args[3] = n > 0 ? frames[0].meta.lso_mss : 0;
-  write_op(std::move(op), first);
+  write_op(std::move(op), first, frames, n);
 }
 
 void Recorder::on_tx_packet(const viona::TxPacket& pkt) {

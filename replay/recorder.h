@@ -46,7 +46,8 @@ class Recorder : public EventLog, public bhyve_glue::DeviceObserver {
 
  private:
   // Writes |op| (assigning its seq) and then the held-back events.
-  void write_op(TraceOp op, std::optional<uint64_t> first_packet = std::nullopt);
+  void write_op(TraceOp op, std::optional<uint64_t> first_packet = std::nullopt,
+                const viona::RxFrame* frames = nullptr, size_t nframes = 0);
   void write_events(std::vector<TraceEvent>&& evs);
   void check(TraceError e);
 

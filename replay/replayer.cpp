@@ -236,6 +236,7 @@ ReplayStepKind Replayer::replay_step(std::vector<Finding>* out) {
   const TraceOp& op = s.ops[s.next_op++];
   result_.ops++;
   std::optional<uint64_t> first_packet;
+  std::vector<viona::RxFrame> frames;
   size_t tx_before = s.backend->sent.size();
   auto divergence = [&](const char* rule, uint16_t ring, std::optional<uint64_t> pkt, std::string msg,
                         std::string expected, std::string actual, std::string context) {
@@ -271,7 +272,7 @@ ReplayStepKind Replayer::replay_step(std::vector<Finding>* out) {
                                              std::to_string(first + n) + " that the trace does not hold");
         return ReplayStepKind::error;
       }
-      std::vector<viona::RxFrame> frames(n);
+      frames.resize(n);
       for (uint64_t i = 0; i < n; i++) {
         const TracePacket* p = s.packets[first + i];
         if (p == nullptr) {
@@ -314,7 +315,7 @@ ReplayStepKind Replayer::replay_step(std::vector<Finding>* out) {
     }
   }
 
-  std::vector<TraceEvent> now = s.log.take(op.seq, first_packet);
+  std::vector<TraceEvent> now = s.log.take(op.seq, first_packet, frames.data(), frames.size());
   static const std::vector<TraceEvent> kNone;
   auto it = s.recorded.find(op.seq);
   const std::vector<TraceEvent>& was = it == s.recorded.end() ? kNone : it->second;

@@ -56,9 +56,9 @@ class ProbeListener {
   // used.idx was published with value |used_idx|.
   virtual void on_used_publish(const Ring& ring, uint16_t used_idx) {}
   virtual void on_interrupt(const Ring& ring, InterruptKind kind) {}
-  // RX: frame |index| (0-based) of the batch being delivered starts; every
-  // event until the next call belongs to it.
-  virtual void on_rx_frame(const Ring& ring, uint32_t index) {}
+  // RX: delivery of the frame whose bytes start at |frame| (the caller's
+  // RxFrame::data) begins; every event until the next call belongs to it.
+  virtual void on_rx_frame(const Ring& ring, const uint8_t* frame) {}
   // The device wrote |len| bytes at guest-physical |gpa| (frame data and
   // headers; not ring metadata). Used for digests of what the guest sees.
   virtual void on_guest_write(const Ring& ring, uint16_t cookie, uint64_t offset_in_chain,

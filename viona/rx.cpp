@@ -386,6 +386,7 @@ RxBatchResult RxPathImpl::common(Link& l, uint16_t ri, const RxFrame* frames, si
   RxBatch b;
   for (size_t k = 0; k < n; k++) {
     if (mcast && (!mac_header_ok(frames[k]) || dst_kind(frames[k].data) != DstKind::multicast)) continue;
+    if (r.listener() != nullptr) r.listener()->on_rx_frame(r, frames[k].data);
     frame(l, r, frames[k], b, false);
   }
   // One interrupt decision per batch, after a full fence (membar_enter),
