@@ -19,7 +19,6 @@ namespace viona_rr {
 
 namespace {
 
-constexpr uint64_t kU8 = 0xff;
 constexpr uint64_t kU16 = 0xffff;
 constexpr uint64_t kU32 = 0xffffffffull;
 constexpr uint64_t kU64 = ~0ull;
@@ -251,7 +250,7 @@ TraceError TraceReader::validate() {
   // first missing one in kTraceTables order.)
   for (const char* table : kTraceTables) {
     Stmt st;
-    if (sqlite3_prepare_v2(db_, "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1", -1, st.out(),
+    if (sqlite3_prepare_v2(db_, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1", -1, st.out(),
                            nullptr) != SQLITE_OK) {
       return sqlite_error("cannot read the schema");
     }
@@ -756,10 +755,9 @@ TraceError TraceReader::each_counters(const std::function<bool(const TraceCounte
     while ((vrc = sqlite3_step(vals.get())) == SQLITE_ROW) {
       std::string name;
       uint64_t value = 0;
+      const unsigned char* raw = sqlite3_column_text(vals.get(), 0);
       cv.set_row("snapshot_seq=" + std::to_string(s.seq) + " name='" +
-                 reinterpret_cast<const char*>(sqlite3_column_text(vals.get(), 0) ? sqlite3_column_text(vals.get(), 0)
-                                                                                   : reinterpret_cast<const unsigned char*>("")) +
-                 "'");
+                 (raw ? reinterpret_cast<const char*>(raw) : "") + "'");
       cv.text(0, &name);
       cv.u(1, kU64, &value);
       cv.rule(!cv.ok() || s.set_named(name, value), "name", "an rs_* counter of viona/counters.inc or vts_*",

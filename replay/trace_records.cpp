@@ -451,7 +451,10 @@ std::string TraceOp::dump() const {
   appendf(&s, "op %" PRIu64 " %s", seq, op_kind_name(kind));
   if (ring != kNoRing) appendf(&s, " ring %u", ring);
   for (unsigned i = 0; i < op_arg_count(kind); i++) appendf(&s, " 0x%" PRIx64, args[i]);
-  if (!blob.empty()) appendf(&s, " %zu bytes ", blob.size()), s += preview(blob);
+  if (!blob.empty()) {
+    appendf(&s, " %zu bytes ", blob.size());
+    s += preview(blob);
+  }
   return s;
 }
 

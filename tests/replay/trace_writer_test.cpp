@@ -309,7 +309,7 @@ TEST_CASE("round trip of every record kind is exact") {
   CHECK(n == viona::kRsCounterCount + 4);  // one row per counter name
   REQUIRE(r->count_rows("chain_pieces", &n).ok());
   CHECK(n == 3);
-  CHECK(r->count_rows("sqlite_schema", &n).kind == TraceErrorKind::misuse);
+  CHECK(r->count_rows("sqlite_master", &n).kind == TraceErrorKind::misuse);
 
   std::vector<TracePacket> range;
   REQUIRE(r->read_packet_range(1, 2, &range).ok());
