@@ -244,7 +244,8 @@ void PciDevice::bar0_write(uint32_t off, unsigned size, uint32_t val) {
       } else {
         vioc_ring_init_t ri{queue_sel_, static_cast<uint16_t>(opts_.vqsize), 0,
                             static_cast<uint64_t>(val) << 12};
-        (void)call(VNA_IOC_RING_INIT, reinterpret_cast<intptr_t>(&ri));
+        // RING_INIT zeroes the ring's MSI target: route it again.
+        if (call(VNA_IOC_RING_INIT, reinterpret_cast<intptr_t>(&ri)) == 0) program_msi_locked(queue_sel_);
       }
       break;
     case VIRTIO_PCI_QUEUE_SEL:
