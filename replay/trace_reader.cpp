@@ -537,7 +537,7 @@ TraceError TraceReader::each_op(const std::function<bool(const TraceOp&)>& fn) {
     c.e(1, &from_trace_op, "a known op kind (1..17)", &op.kind);
     if (!c.ok()) return c.error();
     bool null_ring = sqlite3_column_type(st.get(), 2) == SQLITE_NULL;
-    c.rule(null_ring != op_has_ring(op.kind), "ring",
+    c.rule(op.kind == OpKind::rx_batch || null_ring != op_has_ring(op.kind), "ring",
            op_has_ring(op.kind) ? std::string("a ring index for ") + op_kind_name(op.kind)
                                 : std::string("NULL for ") + op_kind_name(op.kind),
            null_ring ? "NULL" : std::to_string(sqlite3_column_int64(st.get(), 2)));

@@ -97,7 +97,7 @@ enum class OpKind : uint8_t {
   ring_pause = 11,       // ring
   ring_set_msi = 12,     // ring; args: msi addr, msi msg
   ring_intr_clr = 13,    // ring
-  rx_batch = 14,         // ring; args: first_packet_seq, count (packets delivered as one batch)
+  rx_batch = 14,         // ring (NULL: through rx_input, MAC classification and steering); args: first_packet_seq, count, meta bits (1 hw_lso, 2 cksum_ok), lso_mss
   tx_drain = 15,         // ring
   tx_release = 16,       // ring; args: cookie (loan released by the backend)
   snapshot = 17,         // counters snapshot marker (link level)
