@@ -186,8 +186,13 @@ void Recorder::on_tx_packet(const viona::TxPacket& pkt) {
 }
 
 void Recorder::on_tx_drain(uint16_t ring, const viona::TxDrainResult& r) {
-  // The drain happens inside the RING_KICK that on_ioctl reports next; its
-  // events go with that op.
+  // In stepping mode the Device reports the kick, then drains: the drain's
+  // events are this op's. The replayer re-creates them by re-issuing the
+  // kick, and compares them with this op's.
+  TraceOp op;
+  op.kind = OpKind::tx_drain;
+  op.ring = ring;
+  write_op(std::move(op));
 }
 
 void Recorder::on_loan_release(uint16_t ring, uint16_t cookie) {

@@ -316,9 +316,20 @@ ReplayStepKind Replayer::replay_step(std::vector<Finding>* out) {
   }
 
   std::vector<TraceEvent> now = s.log.take(op.seq, first_packet, frames.data(), frames.size());
-  static const std::vector<TraceEvent> kNone;
-  auto it = s.recorded.find(op.seq);
-  const std::vector<TraceEvent>& was = it == s.recorded.end() ? kNone : it->second;
+  auto recorded_of = [&](uint64_t seq) {
+    auto it = s.recorded.find(seq);
+    return it == s.recorded.end() ? std::vector<TraceEvent>{} : it->second;
+  };
+  std::vector<TraceEvent> was = recorded_of(op.seq);
+  // A kick drains TX before it returns; the recording logged that drain as
+  // the tx_drain op right after the kick. Both ops' events are the kick's.
+  if (op.kind == OpKind::ring_kick && s.next_op < s.ops.size() && s.ops[s.next_op].kind == OpKind::tx_drain &&
+      s.ops[s.next_op].ring == op.ring) {
+    std::vector<TraceEvent> more = recorded_of(s.ops[s.next_op].seq);
+    was.insert(was.end(), more.begin(), more.end());
+    s.next_op++;
+    result_.ops++;
+  }
   result_.events += now.size();
 
   // Invariants first: on the recording and on the replay.
