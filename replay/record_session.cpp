@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: MIT
+// record_session.cpp: the recording driver behind `viona-rr record`, minimize and diff --replay.
+#include "replay/record_session.h"
+
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "bhyve_glue/backend/pcap_backend.h"
+#include "bhyve_glue/device.h"
+#include "bhyve_glue/guest/guest_driver.h"
+#include "bhyve_glue/pci/pci_device.h"
+#include "replay/recorder.h"
+#include "replay/trace_writer.h"
+
+namespace viona_rr {
+
+namespace {
+
+std::string layout_json(const bhyve_glue::GuestProfile& p) {
+  nlohmann::json j = {{"want_features", p.want_features}, {"ring_size", p.ring_size}, {"msix", p.msix},
+                      {"rx_buf", p.rx_buf},             {"rx_offset", p.rx_offset}, {"rx_stride", p.rx_stride},
+                      {"rx_block", p.rx_block},         {"rx_descs", p.rx_descs},   {"rx_hdr_desc", p.rx_hdr_desc},
+                      {"rx_indirect", p.rx_indirect},   {"rx_chains", p.rx_chains}, {"tx_indirect", p.tx_indirect},
+                      {"tx_slots", p.tx_slots},         {"tx_buf", p.tx_buf}};
+  return j.dump();
+}
+
+bool fail(std::string* err, const std::string& msg) {
+  if (err != nullptr) *err = msg;
+  return false;
+}
+
+}  // namespace
+
+bool record_session(const RecordSpec& a, RecordSummary* sum, std::string* errp) {
+  using namespace bhyve_glue;
+  std::string err;
+  GuestProfile profile;
+  if (a.profile) {
+    profile = *a.profile;
+  } else if (!guest_profile_from_name(a.guest, &profile, &err)) {
+    return fail(errp, err);
+  }
+  if (a.ring_size != 0) profile.ring_size = static_cast<uint16_t>(a.ring_size);
+  PciOptions popts;
+  if (!parse_pci_options("vnic=pcap0,feature_mask=" + a.feature_mask + ",vqsize=" + std::to_string(profile.ring_size),
+                         &popts, &err)) {
+    return fail(errp, err);
+  }
+  viona::MemoryMode mode;
+  if (!viona::memory_mode_from_name(a.memory.c_str(), &mode)) {
+    return fail(errp, "--memory " + a.memory + ": expected paged or contiguous");
+  }
+  DirectionKind dir;
+  if (a.direction == "rx") {
+    dir = DirectionKind::rx;
+  } else if (a.direction == "tx") {
+    dir = DirectionKind::tx;
+  } else if (a.direction == "both") {
+    dir = DirectionKind::both;
+  } else {
+    return fail(errp, "--direction " + a.direction + ": expected rx, tx or both");
+  }
+  if (a.mtu != 0 && (a.mtu < viona::VIONA_MIN_MTU || a.mtu > viona::VIONA_MAX_MTU)) {
+    return fail(errp, "--mtu " + std::to_string(a.mtu) + " out of range (68..65535)");
+  }
+  if (a.batch == 0 || a.repeat == 0) return fail(errp, "--batch and --repeat must be at least 1");
+  const viona::Quirks quirks = a.quirks;
+  std::unique_ptr<PcapBackend> be = PcapBackend::open(a.pcap, a.filter, "", &err);
+  if (!be) return fail(errp, err);
+  // Read the whole capture first: a refusal (bad link type, truncated
+  // frame) must come before the trace exists.
+  std::vector<BackendFrame> frames;
+  while (be->rx_pull(&frames, 64, 0) != 0) {
+  }
+  if (!be->rx_error().empty()) return fail(errp, be->rx_error());
+
+  TraceError terr;
+  TraceWriterOptions wopts;
+  wopts.tool_version = "viona-rr 0.1";
+  std::unique_ptr<TraceWriter> w = TraceWriter::open(a.out, wopts, &terr);
+  if (!w) return fail(errp, terr.message);
+
+  viona::GuestMemory mem(mode);
+  Registry reg;
+  const int vmfd = reg.add_vm(&mem);
+  reg.add_link("pcap0", be.get());
+  Device dev(&reg, DeviceModeKind::stepping);
+  Recorder rec(w.get());
+  rec.watch_memory(mem);
+  dev.set_observer(&rec);
+  dev.set_probe_listener(&rec);
+  PciDevice pci(&dev, &reg);
+  GuestDriver guest(&pci, &mem, profile);
+  pci.set_interrupt_controller(&guest);
+  if (!pci.init(popts, vmfd, &err)) return fail(errp, err);
+  dev.with_link([&](viona::Link* l) {
+    l->quirks = quirks;
+    return 0;
+  });
+  (void)dev.ioctl(VNA_IOC_SET_PROMISC, VIONA_PROMISC_ALL);
+  if (a.mtu != 0) (void)dev.ioctl(VNA_IOC_SET_MTU, a.mtu);
+  if (!guest.probe(&err)) return fail(errp, "guest probe: " + err);
+
+  std::vector<std::vector<uint8_t>> reflect;
+  if (dir == DirectionKind::both) {
+    guest.set_rx_callback([&reflect](const std::vector<uint8_t>& f) { reflect.push_back(f); });
+  }
+  auto service = [&]() {
+    pci.poll_interrupts();
+    guest.service();
+    for (const auto& f : reflect) (void)guest.send(f.data(), f.size());
+    reflect.clear();
+    pci.poll_interrupts();
+    guest.service();
+  };
+  auto snapshot = [&]() {
+    dev.with_link([&](viona::Link* l) {
+      if (l != nullptr) rec.record_snapshot(*l);
+      return 0;
+    });
+  };
+  uint64_t accepted = 0, dropped = 0, sent = 0;
+  for (unsigned rep = 0; rep < a.repeat; rep++) {
+    for (size_t i = 0; i < frames.size();) {
+      if (dir == DirectionKind::tx) {
+        if (guest.send(frames[i].data.data(), frames[i].data.size())) sent++;
+        i++;
+        service();
+        snapshot();
+        continue;
+      }
+      std::vector<viona::RxFrame> batch;
+      for (size_t k = 0; k < a.batch && i < frames.size(); k++, i++) {
+        viona::RxFrame f;
+        f.data = frames[i].data.data();
+        f.len = static_cast<uint32_t>(frames[i].data.size());
+        f.meta = frames[i].meta;
+        batch.push_back(f);
+      }
+      viona::RxBatchResult r = dev.deliver_rx(batch.data(), batch.size());
+      accepted += r.accepted;
+      dropped += r.dropped;
+      service();
+      snapshot();
+    }
+  }
+  service();
+  snapshot();
+  rec.flush();
+
+  TraceConfig cfg;
+  cfg.memory_mode = mode;
+  // A custom profile's name says nothing of its layout: keep the spec so
+  // that minimize and diff --replay can build the same guest again.
+  cfg.guest_profile = profile.name == "custom" && !a.profile ? a.guest : profile.name;
+  cfg.guest_layout = layout_json(profile);
+  cfg.quirks = quirks;
+  cfg.offloads = be->offload_caps();
+  cfg.regions = mem.regions();
+  cfg.direction = dir;
+  std::vector<RecordRingCounters> rings;
+  dev.with_link([&](viona::Link* l) {
+    cfg.features_negotiated = l->features();
+    cfg.features_offered = l->features_offered();
+    cfg.mtu = static_cast<uint16_t>(l->mtu);
+    cfg.params = l->params;
+    cfg.mac = l->mac;
+    for (uint16_t i = 0; i < l->nrings(); i++) {
+      cfg.ring_sizes.push_back(l->ring(i).size());
+      if (!l->ring(i).mapped()) continue;
+      RecordRingCounters c;
+      c.ring = i;
+      c.rs = l->ring(i).rs;
+      c.vts = l->ring(i).vts;
+      rings.push_back(c);
+    }
+    return 0;
+  });
+  if (TraceError e = w->write_config(cfg); !e.ok()) return fail(errp, e.message);
+  if (!rec.error().ok()) return fail(errp, rec.error().message);
+  if (TraceError e = w->close(); !e.ok()) return fail(errp, e.message);
+  if (sum != nullptr) {
+    sum->rings = std::move(rings);
+    sum->frames = frames.size() * a.repeat;
+    sum->accepted = accepted;
+    sum->dropped = dropped;
+    sum->sent = sent;
+    sum->packets = rec.packets();
+    sum->ops = rec.ops();
+    sum->guest_ok = guest.stats().ok();
+  }
+  return true;
+}
+
+}  // namespace viona_rr

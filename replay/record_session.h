@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: MIT
+// record_session.h: one recording (capture -> simulated guest -> trace) as a library call.
+#ifndef REPLAY_RECORD_SESSION_H_
+#define REPLAY_RECORD_SESSION_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bhyve_glue/guest/guest_profile.h"
+#include "viona/quirks.h"
+#include "viona/stats.h"
+
+namespace viona_rr {
+
+// What `viona-rr record` is asked to do; the fields are its options.
+struct RecordSpec {
+  std::string pcap;                // capture file (pcap or pcapng)
+  std::string filter;              // BPF filter, "" = every frame
+  std::string guest = "linux-mrg"; // guest profile spec (viona-guests(7))
+  std::string direction = "rx";    // rx, tx or both
+  unsigned mtu = 0;                // 0 = the device default
+  unsigned ring_size = 0;          // 0 = the profile's
+  unsigned batch = 1;              // frames per RX batch
+  unsigned repeat = 1;             // deliveries of the whole capture
+  std::string memory = "paged";    // paged or contiguous
+  std::string feature_mask = "0";  // bhyve feature_mask
+  viona::Quirks quirks;            // historic behaviours to record with
+  std::string out;                 // trace to create (must not exist)
+  // A layout to use instead of parsing |guest| (re-recording a trace whose
+  // profile name alone does not say it); |guest| is then only stored.
+  std::optional<bhyve_glue::GuestProfile> profile;
+};
+
+// Final counters of one mapped ring.
+struct RecordRingCounters {
+  uint16_t ring = 0;
+  viona::RingStats rs;
+  viona::TransferStats vts;
+};
+
+struct RecordSummary {
+  std::vector<RecordRingCounters> rings;  // at the end, mapped rings in index order
+  uint64_t frames = 0;    // frames offered (capture frames times repeat)
+  uint64_t accepted = 0;  // RX frames the device delivered
+  uint64_t dropped = 0;   // RX frames the device dropped
+  uint64_t sent = 0;      // TX frames the guest posted
+  uint64_t packets = 0;   // packets in the trace
+  uint64_t ops = 0;       // ops in the trace
+  bool guest_ok = false;  // the simulated guest saw nothing wrong
+};
+
+// Records |spec| into spec.out. The capture is read whole before the trace
+// is created, so a refused capture leaves no file. The config row stores
+// the full --guest spec for custom profiles (so the trace can be
+// re-recorded). False with a one-line |*err| on any failure; |*sum| may be
+// null.
+bool record_session(const RecordSpec& spec, RecordSummary* sum, std::string* err);
+
+}  // namespace viona_rr
+
+#endif  // REPLAY_RECORD_SESSION_H_
