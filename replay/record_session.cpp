@@ -153,7 +153,7 @@ bool record_session(const RecordSpec& a, RecordSummary* sum, std::string* errp) 
   cfg.memory_mode = mode;
   // A custom profile's name says nothing of its layout: keep the spec so
   // that minimize and diff --replay can build the same guest again.
-  cfg.guest_profile = profile.name == "custom" && !a.profile ? a.guest : profile.name;
+  cfg.guest_profile = profile.name == "custom" ? a.guest : profile.name;
   cfg.guest_layout = layout_json(profile);
   cfg.quirks = quirks;
   cfg.offloads = be->offload_caps();

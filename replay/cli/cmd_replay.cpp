@@ -3,15 +3,13 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <atomic>
 #include <cstdio>
 #include <fstream>
-#include <mutex>
 #include <nlohmann/json.hpp>
-#include <thread>
 
 #include "replay/cli/cli_options.h"
 #include "replay/cli/commands.h"
+#include "replay/replay_batch.h"
 #include "replay/replayer.h"
 
 namespace viona_rr {
@@ -29,30 +27,14 @@ struct ReplayArgs {
   bool verbose = false;
 };
 
-// Replays |paths| with |opts| on |jobs| threads. Results come back in the
-// order of |paths| whatever the scheduling, so output never depends on -j.
+// replay_all with the terminal progress line.
 std::vector<ReplayResult> run_all(const std::vector<std::string>& paths, const ReplayOptions& opts, unsigned jobs,
                                   bool progress) {
-  std::vector<ReplayResult> out(paths.size());
-  std::atomic<size_t> next{0}, done{0};
-  std::mutex mu;
-  auto worker = [&]() {
-    for (;;) {
-      size_t i = next++;
-      if (i >= paths.size()) return;
-      out[i] = replay_trace(paths[i], opts);
-      size_t d = ++done;
-      if (progress) {
-        std::lock_guard<std::mutex> g(mu);
-        std::fprintf(stderr, "\rreplaying: %zu/%zu traces", d, paths.size());
-        std::fflush(stderr);
-      }
-    }
-  };
-  std::vector<std::thread> pool;
-  for (unsigned j = 1; j < jobs && j < paths.size(); j++) pool.emplace_back(worker);
-  worker();
-  for (auto& t : pool) t.join();
+  std::vector<ReplayResult> out = replay_all(paths, opts, jobs, [progress](size_t d, size_t total) {
+    if (!progress) return;
+    std::fprintf(stderr, "\rreplaying: %zu/%zu traces", d, total);
+    std::fflush(stderr);
+  });
   if (progress && !paths.empty()) std::fprintf(stderr, "\r\033[K");
   return out;
 }
@@ -247,8 +229,7 @@ int run_replay(const ReplayArgs& a) {
     std::fprintf(stderr, "viona-rr replay: cannot write %s\n", a.junit.c_str());
     return kExitUsage;
   }
-  if (errors) return kExitUsage;
-  return failed ? kExitFinding : kExitOk;
+  return replay_exit_status(rs);
 }
 
 }  // namespace
