@@ -42,4 +42,44 @@ int replay_exit_status(const std::vector<ReplayResult>& rs) {
   return finding ? 1 : 0;
 }
 
+bool QuirkMatrix::unreadable() const {
+  for (const ReplayResult& r : baseline) {
+    if (!r.error.ok()) return true;
+  }
+  return false;
+}
+
+size_t QuirkMatrix::baseline_failures() const {
+  size_t n = 0;
+  for (const ReplayResult& r : baseline) n += !r.passed();
+  return n;
+}
+
+bool QuirkMatrix::ok() const {
+  if (baseline_failures() != 0) return false;
+  for (const auto& d : detected) {
+    if (d.empty()) return false;
+  }
+  return true;
+}
+
+QuirkMatrix quirk_matrix(const std::vector<std::string>& paths, unsigned jobs,
+                         const std::function<void(size_t, size_t)>& progress) {
+  QuirkMatrix m;
+  m.baseline = replay_all(paths, ReplayOptions{}, jobs, progress);
+  m.detected.resize(viona::kQuirkCount);
+  if (m.unreadable()) return m;
+  for (unsigned q = 0; q < viona::kQuirkCount; q++) {
+    ReplayOptions o;
+    o.quirks.set(static_cast<viona::QuirkKind>(q));
+    std::vector<ReplayResult> rs = replay_all(paths, o, jobs, progress);
+    for (size_t i = 0; i < rs.size(); i++) {
+      if (!rs[i].passed() && m.baseline[i].passed()) {
+        m.detected[q].push_back(paths[i].substr(paths[i].find_last_of('/') + 1));
+      }
+    }
+  }
+  return m;
+}
+
 }  // namespace viona_rr

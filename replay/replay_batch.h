@@ -22,6 +22,21 @@ std::vector<ReplayResult> replay_all(const std::vector<std::string>& paths, cons
 // trace was unreadable, else 1 if any had a finding, else 0.
 int replay_exit_status(const std::vector<ReplayResult>& rs);
 
+// Which traces detect each quirk (viona-rr replay --quirk-matrix).
+struct QuirkMatrix {
+  std::vector<ReplayResult> baseline;  // every trace without quirks, in path order
+  // Per QuirkKind (index = its value): file names (no directory) of the
+  // traces that pass without quirks and fail with that quirk alone.
+  std::vector<std::vector<std::string>> detected;
+  bool unreadable() const;        // some trace could not be read
+  size_t baseline_failures() const;
+  // The library's two rules: every trace passes without quirks, and every
+  // quirk is detected by at least one trace.
+  bool ok() const;
+};
+QuirkMatrix quirk_matrix(const std::vector<std::string>& paths, unsigned jobs,
+                         const std::function<void(size_t done, size_t total)>& progress = nullptr);
+
 }  // namespace viona_rr
 
 #endif  // REPLAY_REPLAY_BATCH_H_

@@ -27,16 +27,14 @@ struct ReplayArgs {
   bool verbose = false;
 };
 
-// replay_all with the terminal progress line.
-std::vector<ReplayResult> run_all(const std::vector<std::string>& paths, const ReplayOptions& opts, unsigned jobs,
-                                  bool progress) {
-  std::vector<ReplayResult> out = replay_all(paths, opts, jobs, [progress](size_t d, size_t total) {
-    if (!progress) return;
+// The terminal progress line (nullptr when stderr is not a terminal).
+std::function<void(size_t, size_t)> progress_line(bool on) {
+  if (!on) return nullptr;
+  return [](size_t d, size_t total) {
     std::fprintf(stderr, "\rreplaying: %zu/%zu traces", d, total);
+    if (d == total) std::fprintf(stderr, "\r\033[K");
     std::fflush(stderr);
-  });
-  if (progress && !paths.empty()) std::fprintf(stderr, "\r\033[K");
-  return out;
+  };
 }
 
 const char* verdict(const ReplayResult& r) {
@@ -132,18 +130,16 @@ void print_text(const ReplayResult& r, bool verbose) {
   }
 }
 
-int run_quirk_matrix(const std::vector<std::string>& paths, const ReplayArgs& a, bool progress) {
-  ReplayOptions none;
-  std::vector<ReplayResult> base = run_all(paths, none, a.jobs, progress);
-  bool ok = true;
-  size_t base_fail = 0;
-  for (const auto& r : base) {
+int run_quirk_matrix(const std::vector<std::string>& paths, const ReplayArgs& a,
+                     const std::function<void(size_t, size_t)>& progress) {
+  const QuirkMatrix m = quirk_matrix(paths, a.jobs, progress);
+  for (const auto& r : m.baseline) {
     if (!r.error.ok()) {
-      std::fprintf(stderr, "viona-rr: %s\n", r.error.message.c_str());
+      std::fprintf(stderr, "viona-rr replay: %s\n", r.error.message.c_str());
       return kExitUsage;
     }
-    base_fail += !r.passed();
   }
+  const size_t base_fail = m.baseline_failures();
   nlohmann::json j;
   j["baseline"] = {{"traces", paths.size()}, {"failed", base_fail}};
   if (!a.json) {
@@ -152,21 +148,10 @@ int run_quirk_matrix(const std::vector<std::string>& paths, const ReplayArgs& a,
                 base_fail == 0 ? ("all " + std::to_string(paths.size()) + " traces pass").c_str()
                                : (std::to_string(base_fail) + " traces FAIL without quirks").c_str());
   }
-  ok = base_fail == 0;
   for (unsigned q = 0; q < viona::kQuirkCount; q++) {
-    ReplayOptions o;
-    o.quirks.set(static_cast<viona::QuirkKind>(q));
-    std::vector<ReplayResult> rs = run_all(paths, o, a.jobs, progress);
-    std::vector<std::string> det;
-    for (size_t i = 0; i < rs.size(); i++) {
-      if (!rs[i].passed() && base[i].passed()) {
-        std::string p = paths[i];
-        det.push_back(p.substr(p.find_last_of('/') + 1));
-      }
-    }
+    const auto& det = m.detected[q];
     const char* name = viona::quirk_name(static_cast<viona::QuirkKind>(q));
     j["quirks"][name] = det;
-    if (det.empty()) ok = false;
     if (!a.json) {
       std::string list;
       for (const auto& d : det) list += (list.empty() ? "" : ", ") + d;
@@ -174,7 +159,7 @@ int run_quirk_matrix(const std::vector<std::string>& paths, const ReplayArgs& a,
     }
   }
   if (a.json) std::printf("%s\n", j.dump(2).c_str());
-  return ok ? kExitOk : kExitFinding;
+  return m.ok() ? kExitOk : kExitFinding;
 }
 
 int run_replay(const ReplayArgs& a) {
@@ -202,8 +187,8 @@ int run_replay(const ReplayArgs& a) {
     return kExitUsage;
   }
   const bool progress = !a.json && isatty(STDERR_FILENO) && paths.size() > 1;
-  if (a.quirk_matrix) return run_quirk_matrix(paths, a, progress);
-  std::vector<ReplayResult> rs = run_all(paths, opts, a.jobs, progress);
+  if (a.quirk_matrix) return run_quirk_matrix(paths, a, progress_line(progress));
+  std::vector<ReplayResult> rs = replay_all(paths, opts, a.jobs, progress_line(progress));
   size_t passed = 0, failed = 0, errors = 0;
   for (const auto& r : rs) {
     if (!r.error.ok()) {

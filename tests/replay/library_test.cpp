@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: MIT
+// library_test.cpp: the trace library's rules (traces/README.md): every trace
+// passes without quirks, every quirk is detected, the README says so.
+#include <dirent.h>
+
+#include <algorithm>
+#include <doctest/doctest.h>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "replay/replay_batch.h"
+
+namespace {
+
+std::vector<std::string> library_traces() {
+  std::vector<std::string> out;
+  DIR* d = opendir("traces");
+  REQUIRE_MESSAGE(d != nullptr, "run the tests from the repository root");
+  while (struct dirent* e = readdir(d)) {
+    std::string n = e->d_name;
+    if (n.size() > 6 && n.compare(n.size() - 6, 6, ".trace") == 0) out.push_back("traces/" + n);
+  }
+  closedir(d);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string read_file(const std::string& p) {
+  std::ifstream f(p);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+std::string trim(std::string s) {
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.pop_back();
+  size_t i = s.find_first_not_of(" \t");
+  return i == std::string::npos ? "" : s.substr(i);
+}
+
+// The cells of a markdown table row "| a | b |".
+std::vector<std::string> cells(const std::string& line) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (size_t i = 1; i < line.size(); i++) {
+    if (line[i] == '|') {
+      out.push_back(trim(cur));
+      cur.clear();
+    } else {
+      cur += line[i];
+    }
+  }
+  return out;
+}
+
+std::string stem(const std::string& path) {
+  std::string n = path.substr(path.find_last_of('/') + 1);
+  return n.size() > 6 && n.compare(n.size() - 6, 6, ".trace") == 0 ? n.substr(0, n.size() - 6) : n;
+}
+
+}  // namespace
+
+TEST_CASE("library: every trace has a README row and its inspect text") {
+  const std::string readme = read_file("traces/README.md");
+  const std::vector<std::string> traces = library_traces();
+  REQUIRE(traces.size() >= 16);
+  for (const std::string& t : traces) {
+    INFO(t);
+    CHECK(readme.find("| " + stem(t) + " |") != std::string::npos);
+    std::ifstream txt("traces/" + stem(t) + ".inspect.txt");
+    CHECK(txt.good());
+  }
+}
+
+TEST_CASE("library: no trace fails without quirks, every quirk is detected, and the README table says which") {
+  const std::vector<std::string> traces = library_traces();
+  const viona_rr::QuirkMatrix m = viona_rr::quirk_matrix(traces, 2);
+  REQUIRE_FALSE(m.unreadable());
+  for (const auto& r : m.baseline) {
+    INFO(r.path << ": " << (r.findings.empty() ? std::string() : r.findings[0].headline()));
+    CHECK(r.passed());
+  }
+  CHECK(m.ok());
+
+  // The README's quirk matrix must name exactly the detecting traces.
+  std::map<std::string, std::set<std::string>> table;
+  std::istringstream in(read_file("traces/README.md"));
+  bool in_matrix = false;
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("## ", 0) == 0) in_matrix = line == "## Quirk matrix";
+    if (!in_matrix || line.rfind("| ", 0) != 0) continue;
+    std::vector<std::string> c = cells(line);
+    if (c.size() < 2) continue;
+    viona::QuirkKind k;
+    if (!viona::quirk_from_name(c[0], &k)) continue;
+    std::istringstream names(c[1]);
+    for (std::string n; std::getline(names, n, ',');) table[c[0]].insert(trim(n));
+  }
+  for (unsigned q = 0; q < viona::kQuirkCount; q++) {
+    const std::string name = viona::quirk_name(static_cast<viona::QuirkKind>(q));
+    INFO(name);
+    std::set<std::string> want;
+    for (const std::string& d : m.detected[q]) want.insert(stem(d));
+    CHECK(table[name] == want);
+  }
+}
