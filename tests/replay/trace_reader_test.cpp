@@ -19,36 +19,16 @@
 #include <vector>
 
 #include "replay/trace_format.h"
+#include "tests/support/temp_dir.h"
 #include "replay/trace_writer.h"
 
 using namespace viona_rr;
 
 namespace {
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    const char* base = getenv("TMPDIR");
-    std::string tmpl = std::string(base && *base ? base : "/tmp") + "/trace_reader_test.XXXXXX";
-    std::vector<char> buf(tmpl.begin(), tmpl.end());
-    buf.push_back('\0');
-    REQUIRE(mkdtemp(buf.data()) != nullptr);
-    path = buf.data();
-  }
-  ~TempDir() {
-    chmod(path.c_str(), 0700);
-    std::string cmd = "rm -rf '" + path + "'";
-    if (system(cmd.c_str()) != 0) fprintf(stderr, "could not remove %s\n", path.c_str());
-  }
-  std::string file(const char* name) const { return path + "/" + name; }
-  std::set<std::string> entries() const {
-    std::set<std::string> s;
-    DIR* d = opendir(path.c_str());
-    if (!d) return s;
-    while (dirent* e = readdir(d)) s.insert(e->d_name);
-    closedir(d);
-    return s;
-  }
+// A fresh directory per test, removed with its files.
+struct TempDir : viona::test::TempDir {
+  TempDir() : viona::test::TempDir("trace_reader_test") {}
 };
 
 void write_file(const std::string& path, const std::string& contents) {
@@ -166,7 +146,7 @@ TEST_CASE("not-a-file: missing path and directory") {
   TraceError e = open_error(dir.file("none.trace"));
   CHECK(e.kind == TraceErrorKind::not_a_file);
   CHECK(contains(e.message, "none.trace: No such file or directory"));
-  e = open_error(dir.path);
+  e = open_error(dir.path());
   CHECK(e.kind == TraceErrorKind::not_a_file);
   CHECK(contains(e.message, "is a directory"));
   CHECK(one_line(e.message));
@@ -440,7 +420,7 @@ TEST_CASE("a complete trace opens read-only and the directory is left unchanged"
   make_trace(p, 3);
   std::string before = read_file(p);
   REQUIRE(chmod(p.c_str(), 0444) == 0);
-  REQUIRE(chmod(dir.path.c_str(), 0555) == 0);
+  REQUIRE(chmod(dir.path().c_str(), 0555) == 0);
   std::set<std::string> entries = dir.entries();
   {
     TraceError err;

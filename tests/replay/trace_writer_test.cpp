@@ -15,28 +15,16 @@
 #include <vector>
 
 #include "replay/trace_format.h"
+#include "tests/support/temp_dir.h"
 #include "replay/trace_reader.h"
 
 using namespace viona_rr;
 
 namespace {
 
-// A fresh directory under $TMPDIR (or /tmp), removed with its files.
-struct TempDir {
-  std::string path;
-  TempDir() {
-    const char* base = getenv("TMPDIR");
-    std::string tmpl = std::string(base && *base ? base : "/tmp") + "/trace_writer_test.XXXXXX";
-    std::vector<char> buf(tmpl.begin(), tmpl.end());
-    buf.push_back('\0');
-    REQUIRE(mkdtemp(buf.data()) != nullptr);
-    path = buf.data();
-  }
-  ~TempDir() {
-    std::string cmd = "rm -rf '" + path + "'";
-    if (system(cmd.c_str()) != 0) fprintf(stderr, "could not remove %s\n", path.c_str());
-  }
-  std::string file(const char* name) const { return path + "/" + name; }
+// A fresh directory per test, removed with its files.
+struct TempDir : viona::test::TempDir {
+  TempDir() : viona::test::TempDir("trace_writer_test") {}
 };
 
 bool exists(const std::string& p) {
