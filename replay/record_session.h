@@ -31,6 +31,17 @@ struct RecordSpec {
   // A layout to use instead of parsing |guest| (re-recording a trace whose
   // profile name alone does not say it); |guest| is then only stored.
   std::optional<bhyve_glue::GuestProfile> profile;
+  // Scenarios (replay/record_scenario.h, viona-rr-record(1)). They are not
+  // stored in the trace: a re-recording from the config alone omits them.
+  std::string corrupt;                   // "KIND@N": malform the RX head chain after frame N
+  bool tx_offload = false;               // the guest asks for checksum/LSO offload on TX
+  std::string backend_offload = "none";  // offloads the backend declares: none, partial, full, lso
+  std::string tx_pcap;                   // TX frames finished for the wire go here ("" = discarded)
+  unsigned rx_lso = 0;                   // MSS: RX frames > MTU + 14 arrive as HW_LSO (0 = never)
+  uint64_t migrate_at = 0;               // pause and restore the rings after frame N (0 = never)
+  std::string iface;                     // a live interface instead of |pcap|
+  uint64_t count = 0;                    // frames taken from the source (0 = all; needed with |iface|)
+  unsigned capture_timeout = 0;          // seconds to wait for |count| live frames (0 = forever)
 };
 
 // Final counters of one mapped ring.
