@@ -4,6 +4,7 @@
 #include "replay/replayer.h"
 
 #include <cstring>
+#include <iterator>
 #include <map>
 
 #include "bhyve_glue/backend/backend.h"
@@ -332,9 +333,13 @@ ReplayStepKind Replayer::replay_step(std::vector<Finding>* out) {
   }
   result_.events += now.size();
 
-  // Invariants first: on the recording and on the replay.
-  s.rec_oracle->check_op(op, was, s.packets, out);
-  s.rep_oracle->check_op(op, now, s.packets, out);
+  // Invariants: on the recording and on the replay. They are reported
+  // after this op's divergence, if any: a divergence is the direct
+  // evidence that something changed, and it is the one finding that
+  // names the recorded and the replayed event side by side.
+  std::vector<Finding> inv;
+  s.rec_oracle->check_op(op, was, s.packets, &inv);
+  s.rep_oracle->check_op(op, now, s.packets, &inv);
   if (op.kind == OpKind::rx_batch) {
     // The guest's buffers must hold what the device claims it delivered.
     std::map<uint16_t, const TraceEvent*> chain_by_cookie;
@@ -382,7 +387,7 @@ ReplayStepKind Replayer::replay_step(std::vector<Finding>* out) {
         f.expected = hex_prefix(want);
         f.actual = hex_prefix(body);
         f.context = chain_context(now, pkt);
-        out->push_back(std::move(f));
+        inv.push_back(std::move(f));
       } else if (merged) {
         uint16_t nb = static_cast<uint16_t>(got[10] | (got[11] << 8));
         if (nb != usedv.size()) {
@@ -392,13 +397,13 @@ ReplayStepKind Replayer::replay_step(std::vector<Finding>* out) {
           f.expected = std::to_string(usedv.size());
           f.actual = std::to_string(nb);
           f.context = chain_context(now, pkt);
-          out->push_back(std::move(f));
+          inv.push_back(std::move(f));
         }
       }
     }
   }
 
-  // Then the comparison with the recording.
+  // The comparison with the recording.
   bool diverged = false;
   const size_t n = std::max(now.size(), was.size());
   for (size_t i = 0; i < n && !diverged; i++) {
@@ -448,6 +453,7 @@ ReplayStepKind Replayer::replay_step(std::vector<Finding>* out) {
                std::to_string(s.tx_recorded.size()), std::to_string(s.tx_next), "");
     diverged = true;
   }
+  out->insert(out->end(), std::make_move_iterator(inv.begin()), std::make_move_iterator(inv.end()));
   if (diverged) return ReplayStepKind::diverged;
   return s.next_op >= s.ops.size() ? ReplayStepKind::done : ReplayStepKind::progress;
 }
