@@ -12,10 +12,11 @@ namespace {
 
 void usage(std::FILE* out) {
   std::fprintf(out,
-               "usage: viona-bench [--json] [--reps N] [--ms N] [--filter STR] [--trace PATH]\n"
+               "usage: viona-bench [--json] [--reps N] [--ms N] [--clock cpu|wall] [--filter STR] [--trace PATH]\n"
                "  --json        one JSON document on stdout instead of lines\n"
-               "  --reps N      rounds per group, the median is taken (default 9)\n"
-               "  --ms N        milliseconds per sample of each contender (default 80)\n"
+               "  --reps N      rounds per group, the median is taken (default 15)\n"
+               "  --ms N        milliseconds per sample of each contender (default 30)\n"
+               "  --clock K     cpu: this thread's CPU time (default); wall: std::chrono::steady_clock\n"
                "  --filter STR  only groups whose name contains STR (rx_mrg_64, rx_mrg_1514, rx_mrg_9000,\n"
                "                tx_1514, tx_9000, rx_record_1514, replay)\n"
                "  --trace PATH  trace for the replay group (default traces/tcpreplay-linux-mrg.trace)\n"
@@ -47,6 +48,9 @@ int main(int argc, char** argv) {
     } else if (a == "--ms" && has_val && parse_uint(argv[i + 1], &v)) {
       o.target_s = v / 1000.0;
       i++;
+    } else if (a == "--clock" && has_val && (std::strcmp(argv[i + 1], "wall") == 0 || std::strcmp(argv[i + 1], "cpu") == 0)) {
+      viona_bench::bench_clock() =
+          std::strcmp(argv[++i], "wall") == 0 ? viona_bench::ClockKind::wall : viona_bench::ClockKind::thread_cpu;
     } else if (a == "--filter" && has_val) {
       o.filter = argv[++i];
     } else if (a == "--trace" && has_val) {

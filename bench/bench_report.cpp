@@ -66,6 +66,7 @@ const BenchLine* Report::find(const std::string& name) const {
 void Report::print_json(std::FILE* out, unsigned reps, double target_s) const {
   nlohmann::json doc;
   doc["reps"] = reps;
+  doc["clock"] = clock_name(bench_clock());
   doc["target_seconds_per_sample"] = target_s;
   doc["hardware_threads"] = std::thread::hardware_concurrency();
   doc["ratio_definition"] = "median over rounds of subject rate / baseline rate, both measured in the same round";

@@ -10,8 +10,8 @@
 namespace viona_bench {
 
 struct BenchOptions {
-  unsigned reps = 9;          // rounds per group (the median is of these)
-  double target_s = 0.08;     // seconds per sample of each contender (calibrated separately)
+  unsigned reps = 15;         // rounds per group (the median is of these)
+  double target_s = 0.03;     // seconds per sample of each contender (calibrated separately)
   std::string filter;         // run only groups whose name contains this
   std::string trace = "traces/tcpreplay-linux-mrg.trace";
   bool json = false;
