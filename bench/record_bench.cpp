@@ -46,6 +46,8 @@ class BatchEventLog : public viona_rr::EventLog {
   uint64_t packet_ = 1;
 };
 
+volatile uint64_t digest_sink = 0;
+
 std::string temp_trace_path(unsigned n) {
   const std::filesystem::path dir = std::filesystem::temp_directory_path();
   return (dir / ("viona-bench-" + std::to_string(::getpid()) + "-" + std::to_string(n) + ".trace")).string();
@@ -171,9 +173,8 @@ void record_benches(const BenchOptions& o, Report& rep) {
   std::snprintf(buf, sizeof buf, "the same with on_guest_write ignored (no digests); %.1f events per frame",
                 per_frame(log_nd));
   rep.add(cs, g, 2, 0, cs[2].name, "MB/s", 1e-6, buf);
-  std::snprintf(buf, sizeof buf, "TraceDigester over the batch's frame bytes alone, no device (checksum %llx)",
-                static_cast<unsigned long long>(sink & 0xf));
-  rep.add(cs, g, 3, 0, cs[3].name, "MB/s", 1e-6, buf);
+  digest_sink = sink;  // keeps the digests from being optimised away
+  rep.add(cs, g, 3, 0, cs[3].name, "MB/s", 1e-6, "TraceDigester (FNV-1a) over the batch's frame bytes alone, no device");
   std::snprintf(buf, sizeof buf,
                 "Recorder + TraceWriter (SQLite WAL, 4096-row transactions) in a temp file; %.0f trace bytes per frame",
                 trace.bytes_per_packet());
