@@ -9,6 +9,7 @@
 #include "bhyve_glue/device.h"
 #include "bhyve_glue/guest/guest_driver.h"
 #include "bhyve_glue/pci/pci_device.h"
+#include "replay/record_scenario.h"
 #include "replay/recorder.h"
 #include "replay/trace_writer.h"
 
@@ -66,14 +67,12 @@ bool record_session(const RecordSpec& a, RecordSummary* sum, std::string* errp) 
   }
   if (a.batch == 0 || a.repeat == 0) return fail(errp, "--batch and --repeat must be at least 1");
   const viona::Quirks quirks = a.quirks;
-  std::unique_ptr<PcapBackend> be = PcapBackend::open(a.pcap, a.filter, "", &err);
-  if (!be) return fail(errp, err);
-  // Read the whole capture first: a refusal (bad link type, truncated
-  // frame) must come before the trace exists.
+  // The frames (capture file or live interface, read whole before the
+  // trace exists) and the backend: the scenario's (record_scenario.h).
+  RecordScenario scen(a);
   std::vector<BackendFrame> frames;
-  while (be->rx_pull(&frames, 64, 0) != 0) {
-  }
-  if (!be->rx_error().empty()) return fail(errp, be->rx_error());
+  std::unique_ptr<Backend> be = scen.open_source(&frames, &err);
+  if (!be) return fail(errp, err);
 
   TraceError terr;
   TraceWriterOptions wopts;
@@ -101,6 +100,7 @@ bool record_session(const RecordSpec& a, RecordSummary* sum, std::string* errp) 
   (void)dev.ioctl(VNA_IOC_SET_PROMISC, VIONA_PROMISC_ALL);
   if (a.mtu != 0) (void)dev.ioctl(VNA_IOC_SET_MTU, a.mtu);
   if (!guest.probe(&err)) return fail(errp, "guest probe: " + err);
+  scen.attach(&dev, &guest);
 
   std::vector<std::vector<uint8_t>> reflect;
   if (dir == DirectionKind::both) {
@@ -128,10 +128,12 @@ bool record_session(const RecordSpec& a, RecordSummary* sum, std::string* errp) 
         i++;
         service();
         snapshot();
+        if (!scen.after_frames(rep * frames.size() + i, &err)) return fail(errp, err);
         continue;
       }
       std::vector<viona::RxFrame> batch;
-      for (size_t k = 0; k < a.batch && i < frames.size(); k++, i++) {
+      const size_t end = scen.batch_end(frames, rep * frames.size(), i, std::min(frames.size(), i + a.batch));
+      for (; i < end; i++) {
         viona::RxFrame f;
         f.data = frames[i].data.data();
         f.len = static_cast<uint32_t>(frames[i].data.size());
@@ -143,6 +145,7 @@ bool record_session(const RecordSpec& a, RecordSummary* sum, std::string* errp) 
       dropped += r.dropped;
       service();
       snapshot();
+      if (!scen.after_frames(rep * frames.size() + i, &err)) return fail(errp, err);
     }
   }
   service();

@@ -29,6 +29,10 @@ class PcapBackend : public Backend {
   ~PcapBackend() override;
 
   const char* kind() const override { return "pcap"; }
+  // The offloads this backend declares (none unless set): what a NIC under
+  // the link would offer. TX output is finished for the wire either way.
+  viona::OffloadCaps offload_caps() const override { return caps_; }
+  void set_offload_caps(const viona::OffloadCaps& caps) { caps_ = caps; }
   void transmit(viona::TxPacket&& pkt) override;
   size_t rx_pull(std::vector<BackendFrame>* out, size_t max, int timeout_ms) override;
   bool rx_exhausted() const override { return rx_ == nullptr || eof_; }
@@ -47,6 +51,7 @@ class PcapBackend : public Backend {
   std::string rx_error_;
   uint64_t read_ = 0;
   uint64_t written_ = 0;
+  viona::OffloadCaps caps_;
 };
 
 }  // namespace bhyve_glue

@@ -7,6 +7,8 @@
 #include <chrono>
 #include <cstring>
 
+#include "viona/checksum.h"
+
 namespace bhyve_glue {
 
 using namespace viona;
@@ -275,6 +277,12 @@ bool GuestDriver::send(const uint8_t* frame, size_t len) {
   TxSlot& t = tx_slot_[s];
   Vq& q = vq_[1];
   std::vector<uint8_t> hdr(tx_hdr_, 0);  // no offload requested
+  std::vector<uint8_t> body;
+  if (tx_offload_) {
+    body.assign(frame, frame + len);
+    tx_offload_header(&body, hdr.data());
+    frame = body.data();
+  }
   mem_->write(t.hdr_gpa, hdr.data(), hdr.size());
   mem_->write(t.data_gpa, frame, len);
   if (tx_indirect_) {
@@ -292,6 +300,125 @@ bool GuestDriver::send(const uint8_t* frame, size_t len) {
   stats_.tx_posted++;
   kick(1);
   return true;
+}
+
+void GuestDriver::tx_offload_header(std::vector<uint8_t>* frame, uint8_t* hdr) const {
+  uint8_t* f = frame->data();
+  const size_t len = frame->size();
+  const PacketInfo info = parse_packet(f, len);
+  const bool v4 = info.ethertype == 0x0800, v6 = info.ethertype == 0x86dd;
+  const bool tcp = info.l4proto == 6, udp = info.l4proto == 17;
+  if (!info.l4_ok || !(v4 || v6) || !(tcp || udp)) return;
+  const uint32_t start = info.l2hlen + info.l3hlen;
+  const uint32_t offset = tcp ? 16 : 6;
+  if (start + offset + 2 > len) return;
+  // The pseudo-header sum Linux leaves in the checksum field for the
+  // device to finish: addresses, protocol and the L4 length, not inverted.
+  const uint32_t l4len = static_cast<uint32_t>(len - start);
+  const uint32_t ip = info.l2hlen;
+  uint32_t sum = info.l4proto + (l4len >> 16) + (l4len & 0xffff);
+  sum = v4 ? csum_partial(f + ip + 12, 8, sum) : csum_partial(f + ip + 8, 32, sum);
+  const uint16_t ph = csum_fold(sum);
+  f[start + offset] = static_cast<uint8_t>(ph >> 8);
+  f[start + offset + 1] = static_cast<uint8_t>(ph);
+  auto le16 = [&](size_t at, uint32_t v) {
+    hdr[at] = static_cast<uint8_t>(v);
+    hdr[at + 1] = static_cast<uint8_t>(v >> 8);
+  };
+  hdr[0] = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+  const uint32_t mtu = mtu_ != 0 ? mtu_ : VIONA_DEFAULT_MTU;
+  if (tcp && v4 && len > mtu + kEtherHeaderLen) {
+    hdr[1] = VIRTIO_NET_HDR_GSO_TCPV4;
+    le16(2, start + info.l4hlen);  // hdr_len (viona ignores it)
+    le16(4, kTxGsoMss);
+  }
+  le16(6, start);
+  le16(8, offset);
+}
+
+const char* rx_corrupt_kind_name(RxCorruptKind k) {
+  switch (k) {
+    case RxCorruptKind::bad_idx: return "bad_idx";
+    case RxCorruptKind::indir_bad_next: return "indir_bad_next";
+    case RxCorruptKind::indir_bad_nest: return "indir_bad_nest";
+    case RxCorruptKind::indir_bad_len: return "indir_bad_len";
+    case RxCorruptKind::desc_bad_len: return "desc_bad_len";
+    case RxCorruptKind::bad_ring_addr: return "bad_ring_addr";
+    case RxCorruptKind::too_many_desc: return "too_many_desc";
+    case RxCorruptKind::len_overflow: return "len_overflow";
+    case RxCorruptKind::ndesc_too_high: return "ndesc_too_high";
+  }
+  return "?";
+}
+
+bool rx_corrupt_kind_from_name(const std::string& name, RxCorruptKind* out) {
+  for (uint8_t v = 0; v <= static_cast<uint8_t>(RxCorruptKind::ndesc_too_high); v++) {
+    const RxCorruptKind k = static_cast<RxCorruptKind>(v);
+    if (name == rx_corrupt_kind_name(k)) {
+      *out = k;
+      return true;
+    }
+  }
+  return false;
+}
+
+uint16_t GuestDriver::corrupt_rx_head(RxCorruptKind k) {
+  Vq& q = vq_[0];
+  if (k == RxCorruptKind::ndesc_too_high) {
+    // A driver bug: it believes it posted a whole ring and one more.
+    q.avail_idx = static_cast<uint16_t>(q.avail_idx + q.size + 1);
+    avail_publish(q);
+    return q.avail_idx;
+  }
+  // Scratch: page 0 for indirect tables, page 1 for buffers; alloc leaves
+  // the page after them a hole (the bad_ring_addr target).
+  if (scratch_ == 0) scratch_ = alloc(2 * kPageSize, kPageSize);
+  const uint64_t table = scratch_, buf = scratch_ + kPageSize, hole = scratch_ + 2 * kPageSize;
+  uint16_t head = 0;
+  mem_->read_obj(q.avail + 4 + 2ull * (used_idx(q) & (q.size - 1)), &head);
+  constexpr uint16_t W = VRING_DESC_F_WRITE, N = VRING_DESC_F_NEXT, I = VRING_DESC_F_INDIRECT;
+  switch (k) {
+    case RxCorruptKind::bad_idx:
+      write_desc(q.desc, head, buf, 64, W | N, q.size);
+      break;
+    case RxCorruptKind::indir_bad_next:
+      write_desc(table, 0, buf, 64, W, 0);
+      write_desc(q.desc, head, table, 16, I | N, static_cast<uint16_t>((head + 1) & (q.size - 1)));
+      break;
+    case RxCorruptKind::indir_bad_nest:
+      write_desc(table, 0, buf, 64, W | N, 1);
+      write_desc(table, 1, table, 32, I, 0);  // a table naming itself
+      write_desc(q.desc, head, table, 32, I, 0);
+      break;
+    case RxCorruptKind::indir_bad_len:
+      write_desc(table, 0, buf, 64, W, 0);
+      write_desc(table, 1, buf + 64, 64, W, 0);
+      write_desc(q.desc, head, table, 24, I, 0);
+      break;
+    case RxCorruptKind::desc_bad_len:
+      write_desc(q.desc, head, buf, 0, W, 0);
+      break;
+    case RxCorruptKind::bad_ring_addr:
+      write_desc(q.desc, head, hole, 1536, W, 0);
+      break;
+    case RxCorruptKind::too_many_desc:
+      // 33 one-piece entries: the 32-iovec budget runs out with NEXT set.
+      // (A queue smaller than 33 refuses the table length: indir_bad_len.)
+      for (uint16_t i = 0; i < 33; i++) {
+        write_desc(table, i, buf + 32ull * i, 32, static_cast<uint16_t>(W | (i < 32 ? N : 0)),
+                   static_cast<uint16_t>(i < 32 ? i + 1 : 0));
+      }
+      write_desc(q.desc, head, table, 33 * 16, I, 0);
+      break;
+    case RxCorruptKind::len_overflow:
+      write_desc(table, 0, buf, 4096, W | N, 1);
+      write_desc(table, 1, buf, 0xffffffffu, W, 0);
+      write_desc(q.desc, head, table, 32, I, 0);
+      break;
+    case RxCorruptKind::ndesc_too_high:
+      break;
+  }
+  return head;
 }
 
 void GuestDriver::expect(const uint8_t* frame, size_t len) {

@@ -18,6 +18,23 @@
 
 namespace bhyve_glue {
 
+// The ways a guest can make the chain at the head of its RX avail ring
+// malformed, one per viona guest-error counter of the chain walk (the
+// counter of the same name, viona-behaviour.md sections 3.1-3.4).
+enum class RxCorruptKind : uint8_t {
+  bad_idx = 0,         // head descriptor has NEXT with next = queue size
+  indir_bad_next = 1,  // head descriptor has INDIRECT and NEXT
+  indir_bad_nest = 2,  // indirect table entry 1 is itself INDIRECT
+  indir_bad_len = 3,   // indirect table of 24 bytes (not a multiple of 16)
+  desc_bad_len = 4,    // head descriptor of length 0
+  bad_ring_addr = 5,   // buffer in the guest-physical hole after the scratch area
+  too_many_desc = 6,   // indirect table of 33 entries (RX pops into 32 iovecs)
+  len_overflow = 7,    // indirect entries of 4096 and 0xffffffff bytes (sum > 2^32 - 1)
+  ndesc_too_high = 8,  // avail.idx published queue size + 1 ahead of what was posted
+};
+const char* rx_corrupt_kind_name(RxCorruptKind k);
+bool rx_corrupt_kind_from_name(const std::string& name, RxCorruptKind* out);
+
 // What the guest observed. Counts are frames unless named otherwise.
 struct GuestStats {
   uint64_t rx_frames = 0;      // frames reassembled from the RX used ring
@@ -66,6 +83,25 @@ class GuestDriver : public InterruptController {
   // Posts |frame| as one TX chain and kicks unless the device suppressed
   // notifications. false when every TX slot is in flight (after reclaiming).
   bool send(const uint8_t* frame, size_t len);
+  // With |on|, send() asks for offloads as a Linux guest with CSUM and
+  // HOST_TSO4 would, whatever was negotiated (so the device's refusals show):
+  // NEEDS_CSUM for TCP/UDP over IPv4/IPv6 (csum_start at L4, csum_offset 16
+  // or 6, the pseudo-header sum with the L4 length in the checksum field),
+  // and GSO TCPV4 with gso_size kTxGsoMss for TCP/IPv4 frames longer than
+  // MTU + 14. Other frames go with a zero header.
+  void set_tx_offload(bool on) { tx_offload_ = on; }
+  static constexpr uint16_t kTxGsoMss = 1448;
+
+  // Makes the chain the device pops next from the RX ring malformed (the
+  // one at avail slot used.idx: the device returns every chain it pops, so
+  // it has consumed as many avail entries as it wrote used ones). Written
+  // through guest memory only, into a scratch area allocated on first use.
+  // The device then fails that pop on every later frame: the chain is never
+  // consumed. ndesc_too_high instead jumps the published avail.idx (and the
+  // driver's own shadow) by queue size + 1; the ring keeps working.
+  // Returns the head id rewritten (for ndesc_too_high, the new avail.idx).
+  uint16_t corrupt_rx_head(RxCorruptKind k);
+
   // The next frame this guest should receive (padded to 60 bytes as
   // viona pads short frames). Received frames are checked in order.
   void expect(const uint8_t* frame, size_t len);
@@ -139,6 +175,7 @@ class GuestDriver : public InterruptController {
   void service_tx();
   void check_frame(const std::vector<uint8_t>& f);
   void mismatch(const std::string& why);
+  void tx_offload_header(std::vector<uint8_t>* frame, uint8_t* hdr) const;
 
   PciDevice* pci_;
   viona::GuestMemory* mem_;
@@ -161,6 +198,8 @@ class GuestDriver : public InterruptController {
   std::function<void(const std::vector<uint8_t>&)> rx_cb_;
   GuestStats stats_;
   uint64_t frame_no_ = 0;
+  bool tx_offload_ = false;
+  uint64_t scratch_ = 0;  // corrupt_rx_head's tables and buffers, 0 until first used
   // Latched interrupts (device threads write, guest thread reads).
   std::mutex irq_mu_;
   std::condition_variable irq_cv_;
