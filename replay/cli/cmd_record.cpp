@@ -65,7 +65,7 @@ int run_record(RecordArgs a) {
 void register_record(CLI::App& app, Action* run) {
   auto a = std::make_shared<RecordArgs>();
   CLI::App* c = app.add_subcommand("record", "record a capture's traffic through the port into a trace");
-  c->add_option("--pcap", a->spec.pcap, "capture file (pcap or pcapng) whose frames cross the device")->required();
+  c->add_option("--pcap", a->spec.pcap, "capture file (pcap or pcapng) whose frames cross the device");
   c->add_option("--filter", a->spec.filter, "BPF filter (libpcap syntax) selecting the frames");
   c->add_option("--guest", a->spec.guest, "guest profile: linux-mrg, linux-big, linux-small, custom:k=v,...");
   c->add_option("--direction", a->spec.direction, "rx (frames to the guest), tx (sent by the guest) or both");
@@ -78,6 +78,16 @@ void register_record(CLI::App& app, Action* run) {
   c->add_option("--repeat", a->spec.repeat, "deliver the capture this many times")->check(CLI::Range(1u, 1000u));
   c->add_option("-o,--output", a->spec.out, "trace file to write")->required();
   c->add_flag("--json", a->json, "machine-readable summary");
+  // Scenarios (replay/record_scenario.h); record_session checks them.
+  c->add_option("--iface", a->spec.iface, "record COUNT frames captured live on this interface instead of --pcap");
+  c->add_option("-c,--count", a->spec.count, "frames taken from the source (needed with --iface; 0 = all)");
+  c->add_option("--capture-timeout", a->spec.capture_timeout, "seconds to wait for --iface frames (0 = forever)");
+  c->add_option("--corrupt", a->spec.corrupt, "KIND@N: after frame N the guest malforms its RX head chain");
+  c->add_flag("--tx-offload", a->spec.tx_offload, "the guest asks for checksum offload and TSO on TX");
+  c->add_option("--backend-offload", a->spec.backend_offload, "offloads the backend declares: none, partial, full, lso");
+  c->add_option("--tx-pcap", a->spec.tx_pcap, "write the TX frames, finished for the wire, to this capture");
+  c->add_option("--rx-lso", a->spec.rx_lso, "MSS: RX frames over MTU + 14 arrive as HW_LSO (one per batch)");
+  c->add_option("--migrate-at", a->spec.migrate_at, "after frame N pause, save, reset and restore both rings");
   c->callback([run, a]() { *run = [a]() { return run_record(*a); }; });
 }
 
