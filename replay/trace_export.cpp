@@ -3,6 +3,7 @@
 #include "replay/trace_export.h"
 
 #include <pcap/pcap.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -73,6 +74,13 @@ bool wanted(ExportDirectionKind d, DirectionKind pd) {
       return pd == DirectionKind::tx;
   }
   __builtin_unreachable();
+}
+
+// Removes a partial output, but only a regular file: "-", /dev/full or a
+// FIFO given as the output must survive a failed export.
+void remove_partial(const std::string& path) {
+  struct stat st;
+  if (path != "-" && lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) unlink(path.c_str());
 }
 
 ExportResult fail(ExportStatusKind k, std::string msg) {
@@ -263,7 +271,7 @@ ExportResult export_trace(const ExportOptions& opts) {
       std::string msg = "cannot write " + opts.output_path + ": " + pcap_geterr(dead);
       std::fclose(f);
       pcap_close(dead);
-      if (!to_stdout) unlink(opts.output_path.c_str());
+      remove_partial(opts.output_path);
       return fail(ExportStatusKind::bad_output, msg);
     }
     err = r->each_packet([&](const TracePacket& p) {
@@ -313,7 +321,7 @@ ExportResult export_trace(const ExportOptions& opts) {
     if (!w.close(&werr) && werr.empty()) werr = "cannot write " + opts.output_path;
   }
   if (!err.ok() || !werr.empty()) {
-    if (!to_stdout) unlink(opts.output_path.c_str());
+    remove_partial(opts.output_path);
     if (!err.ok()) return fail(ExportStatusKind::bad_trace, err.message);
     return fail(ExportStatusKind::bad_output, werr);
   }

@@ -120,7 +120,8 @@ struct PacketOutcome {
 // range, keyed by packet seq. Errors are the reader's.
 TraceError read_packet_outcomes(TraceReader& r, std::map<uint64_t, PacketOutcome>* out);
 
-// The one-line pcapng comment of |p|; |o| is its outcome or nullptr. E.g.
+// The one-line pcapng comment of |p| (its sizes are the trace's, before any cut to the
+// snaplen); |o| is its outcome or nullptr. E.g.
 //   "packet 1 rx 1514 bytes; op 2067 rx_batch; chains 1 (head 0); used 1 (id 0 len 1526);
 //    probes pkt_rx(size=1514) rx(accepted=1,dropped=0); counters at op 2070: ring 0 vts_packets +1 vts_bytes +1514"
 std::string packet_outcome_comment(const TracePacket& p, const PacketOutcome* o);
