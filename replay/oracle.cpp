@@ -10,7 +10,7 @@ namespace viona_rr {
 
 size_t padded_frame_len(size_t len) { return std::max<size_t>(len, viona::MIN_BUF_SIZE); }
 
-Oracle::Oracle(const TraceConfig& cfg, FindingSourceKind source) : cfg_(cfg), source_(source) {
+Oracle::Oracle(const TraceConfig& cfg, FindingSourceKind source) : source_(source) {
   const uint64_t f = cfg.features_negotiated;
   hdr_len_ = (f & (viona::VIRTIO_NET_F_MRG_RXBUF | viona::VIRTIO_F_VERSION_1)) ? viona::kNetHdrMrgLen
                                                                                  : viona::kNetHdrLen;

@@ -36,7 +36,6 @@ class Oracle {
   uint16_t qsize(uint16_t ring) const;
 
  private:
-  const TraceConfig& cfg_;
   FindingSourceKind source_;
   uint32_t hdr_len_;
   std::map<uint16_t, uint16_t> qsize_;                     // ring -> queue size, from ring ops
