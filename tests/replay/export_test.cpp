@@ -576,3 +576,32 @@ TEST_CASE("errors: an unwritable output is bad_output naming the path; a failed 
     }
   }
 }
+
+TEST_CASE("an incomplete trace (recorder never closed) exports what it holds, with a warning") {
+  TempDir tmp;
+  const std::string trace = tmp.file("open.trace"), out = tmp.file("open.pcap");
+  {
+    TraceError err;
+    auto w = TraceWriter::open(trace, {}, &err);
+    REQUIRE(w != nullptr);
+    TraceConfig cfg;
+    cfg.ring_sizes = {256, 256};
+    REQUIRE(w->write_config(cfg).ok());
+    TracePacket p;
+    p.seq = 1;
+    p.timestamp_ns = 42;
+    p.data.assign(60, 0x11);
+    p.orig_len = 60;
+    REQUIRE(w->add_packet(p).ok());
+    REQUIRE(w->flush().ok());
+  }  // destroyed without close(): meta.complete stays 0
+  ExportResult r = run_export(trace, out, ExportFormatKind::pcap);
+  REQUIRE_MESSAGE(r.kind == ExportStatusKind::ok, r.message);
+  CHECK(r.warning.find(trace) != std::string::npos);
+  CHECK(r.packets == 1);
+  int lt;
+  std::vector<ReadFrame> got = read_with_libpcap(out, &lt);
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].ts_ns == 42);
+  CHECK(got[0].data == std::vector<uint8_t>(60, 0x11));
+}
