@@ -102,8 +102,8 @@ unsigned op_arg_count(OpKind k) {
     case OpKind::set_params:
     case OpKind::ring_init:
     case OpKind::ring_set_msi:
-    case OpKind::rx_batch:
       return 2;
+    case OpKind::rx_batch:  // first_packet_seq, count, meta bits, lso_mss (trace_records.h)
     case OpKind::ring_init_modern:
       return 4;
     case OpKind::ring_set_state:
