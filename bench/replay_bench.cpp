@@ -18,21 +18,9 @@ std::string read_everything(const std::string& path, uint64_t* packets) {
   TraceError err;
   std::unique_ptr<TraceReader> r = TraceReader::open(path, &err);
   if (!r) return err.message;
-  TraceConfig cfg;
-  std::vector<TracePacket> pk;
-  std::vector<TraceOp> ops;
-  std::vector<TraceChain> ch;
-  std::vector<TraceUsed> us;
-  std::vector<TraceProbe> pr;
-  std::vector<TraceCounterSnapshot> cn;
-  std::vector<TraceDigest> dg;
-  std::vector<TraceInterrupt> in;
-  for (TraceError e : {r->read_config(&cfg), r->read_packets(&pk), r->read_ops(&ops), r->read_chains(&ch),
-                       r->read_used(&us), r->read_probes(&pr), r->read_counters(&cn), r->read_digests(&dg),
-                       r->read_interrupts(&in)}) {
-    if (!e.ok()) return e.message;
-  }
-  *packets = pk.size();
+  TraceContents all;
+  if (TraceError e = r->read_all(&all); !e.ok()) return e.message;
+  *packets = all.packets.size();
   return "";
 }
 

@@ -86,18 +86,11 @@ TraceError Replayer::prepare() {
   s.reader = TraceReader::open(result_.path, &err);
   if (!s.reader) return result_.error = err;
   result_.incomplete = !s.reader->complete();
-  std::vector<TraceChain> chains;
-  std::vector<TraceUsed> used;
-  std::vector<TraceProbe> probes;
-  std::vector<TraceDigest> digests;
-  std::vector<TraceInterrupt> intrs;
-  std::vector<TraceCounterSnapshot> counters;
-  for (TraceError e : {s.reader->read_config(&s.cfg), s.reader->read_ops(&s.ops), s.reader->read_packets(&s.packet_store),
-                       s.reader->read_chains(&chains), s.reader->read_used(&used), s.reader->read_probes(&probes),
-                       s.reader->read_digests(&digests), s.reader->read_interrupts(&intrs),
-                       s.reader->read_counters(&counters)}) {
-    if (!e.ok()) return result_.error = e;
-  }
+  TraceContents all;
+  if (TraceError e = s.reader->read_all(&all); !e.ok()) return result_.error = e;
+  s.cfg = std::move(all.config);
+  s.ops = std::move(all.ops);
+  s.packet_store = std::move(all.packets);
   result_.packets = s.packet_store.size();
   uint64_t max_seq = 0;
   for (const TracePacket& p : s.packet_store) max_seq = std::max(max_seq, p.seq);
@@ -110,7 +103,7 @@ TraceError Replayer::prepare() {
     s.packets[p.seq] = &p;
     if (p.direction == DirectionKind::tx) s.tx_recorded.push_back(p.data);
   }
-  for (TraceEvent& e : merge_events(chains, used, probes, digests, intrs, counters)) {
+  for (TraceEvent& e : merge_events(all.chains, all.used, all.probes, all.digests, all.interrupts, all.counters)) {
     s.recorded[e.op_seq()].push_back(std::move(e));
   }
   // The recorded machine: memory layout, backend offloads, a device in

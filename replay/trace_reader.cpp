@@ -859,6 +859,16 @@ TraceError TraceReader::read_interrupts(std::vector<TraceInterrupt>* out) {
   return collect<TraceInterrupt>([&](const auto& f) { return each_interrupt(f); }, out);
 }
 
+TraceError TraceReader::read_all(TraceContents* out) {
+  for (TraceError e : {read_config(&out->config), read_packets(&out->packets), read_ops(&out->ops),
+                       read_chains(&out->chains), read_used(&out->used), read_probes(&out->probes),
+                       read_counters(&out->counters), read_digests(&out->digests),
+                       read_interrupts(&out->interrupts)}) {
+    if (!e.ok()) return e;
+  }
+  return TraceError{};
+}
+
 TraceError TraceReader::count_rows(const std::string& table, uint64_t* out) {
   bool known = false;
   for (const char* t : kTraceTables) known = known || table == t;

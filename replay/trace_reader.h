@@ -32,6 +32,19 @@ struct sqlite3;
 
 namespace viona_rr {
 
+// A whole trace in memory, each table in seq order.
+struct TraceContents {
+  TraceConfig config;
+  std::vector<TracePacket> packets;
+  std::vector<TraceOp> ops;
+  std::vector<TraceChain> chains;
+  std::vector<TraceUsed> used;
+  std::vector<TraceProbe> probes;
+  std::vector<TraceCounterSnapshot> counters;
+  std::vector<TraceDigest> digests;
+  std::vector<TraceInterrupt> interrupts;
+};
+
 class TraceReader {
  public:
   // Opens and validates |path|: file, SQLite header, application_id,
@@ -72,6 +85,9 @@ class TraceReader {
   TraceError read_counters(std::vector<TraceCounterSnapshot>* out);
   TraceError read_digests(std::vector<TraceDigest>* out);
   TraceError read_interrupts(std::vector<TraceInterrupt>* out);
+
+  // Every table at once (replay and benchmarks want the whole trace).
+  TraceError read_all(TraceContents* out);
 
   // Packets first_seq .. first_seq + count - 1 (an rx_batch op); corrupt
   // unless all of them exist.
