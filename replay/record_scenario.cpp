@@ -218,6 +218,9 @@ bool RecordScenario::migrate(std::string* err) {
   for (Saved& s : rings) {
     vioc_ring_state_t st = s.st;
     if (!call(VNA_IOC_RING_SET_STATE, reinterpret_cast<intptr_t>(&st), "VNA_IOC_RING_SET_STATE", s.ring)) {
+      // Newest viona wants every part page aligned on a non-modern link;
+      // the legacy layout puts avail at desc + 16 * qsize.
+      if (st.vrs_qsize < 256) *err += " (a legacy ring's parts are page aligned only from queue size 256)";
       return false;
     }
     if (s.msi_addr != 0) {
