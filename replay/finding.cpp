@@ -24,6 +24,22 @@ const char* finding_source_name(FindingSourceKind s) {
   __builtin_unreachable();
 }
 
+Finding Finding::make(FindingKind kind, FindingSourceKind source, std::string rule, uint64_t op_seq,
+                      std::optional<uint64_t> packet_seq, uint16_t ring, std::string message, std::string expected,
+                      std::string actual) {
+  Finding f;
+  f.kind = kind;
+  f.source = source;
+  f.rule = std::move(rule);
+  f.op_seq = op_seq;
+  f.packet_seq = packet_seq;
+  f.ring = ring;
+  f.message = std::move(message);
+  f.expected = std::move(expected);
+  f.actual = std::move(actual);
+  return f;
+}
+
 std::string Finding::headline() const {
   std::string s = finding_kind_name(kind);
   if (kind == FindingKind::oracle) s += std::string(" (") + finding_source_name(source) + ")";

@@ -38,6 +38,12 @@ struct Finding {
   std::string context;   // multi-line: chain layout with its page pieces, etc.
 
   std::string headline() const;  // "divergence at op 12 packet 3 ring 0: ..."
+
+  // Everything but the context, in one call (the oracle and the replayer
+  // both build findings this way).
+  static Finding make(FindingKind kind, FindingSourceKind source, std::string rule, uint64_t op_seq,
+                      std::optional<uint64_t> packet_seq, uint16_t ring, std::string message, std::string expected,
+                      std::string actual);
 };
 
 }  // namespace viona_rr

@@ -28,17 +28,8 @@ void Oracle::check_op(const TraceOp& op, const std::vector<TraceEvent>& evs,
                       const std::vector<const TracePacket*>& packets, std::vector<Finding>* out) {
   auto finding = [&](const char* rule, uint16_t ring, std::optional<uint64_t> pkt, std::string msg,
                      std::string expected, std::string actual) {
-    Finding f;
-    f.kind = FindingKind::oracle;
-    f.source = source_;
-    f.rule = rule;
-    f.op_seq = op.seq;
-    f.packet_seq = pkt;
-    f.ring = ring;
-    f.message = std::move(msg);
-    f.expected = std::move(expected);
-    f.actual = std::move(actual);
-    out->push_back(std::move(f));
+    out->push_back(Finding::make(FindingKind::oracle, source_, rule, op.seq, pkt, ring, std::move(msg),
+                                 std::move(expected), std::move(actual)));
   };
   if (op.kind == OpKind::ring_init || op.kind == OpKind::ring_init_modern) qsize_[op.ring] = static_cast<uint16_t>(op.args[0]);
   if (op.kind == OpKind::ring_set_state) qsize_[op.ring] = static_cast<uint16_t>(op.args[2]);

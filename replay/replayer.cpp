@@ -234,16 +234,8 @@ ReplayStepKind Replayer::replay_step(std::vector<Finding>* out) {
   size_t tx_before = s.backend->sent.size();
   auto divergence = [&](const char* rule, uint16_t ring, std::optional<uint64_t> pkt, std::string msg,
                         std::string expected, std::string actual, std::string context) {
-    Finding f;
-    f.kind = FindingKind::divergence;
-    f.source = FindingSourceKind::replay;
-    f.rule = rule;
-    f.op_seq = op.seq;
-    f.packet_seq = pkt;
-    f.ring = ring;
-    f.message = std::move(msg);
-    f.expected = std::move(expected);
-    f.actual = std::move(actual);
+    Finding f = Finding::make(FindingKind::divergence, FindingSourceKind::replay, rule, op.seq, pkt, ring,
+                              std::move(msg), std::move(expected), std::move(actual));
     f.context = std::move(context);
     out->push_back(std::move(f));
   };

@@ -8,12 +8,6 @@
 namespace viona {
 namespace {
 
-constexpr uint16_t kEtherTypeVlan = 0x8100;   // 802.1Q C-tag
-constexpr uint16_t kEtherTypeQinQ = 0x88a8;   // 802.1ad S-tag
-constexpr uint16_t kEtherTypeIpv4 = 0x0800;
-constexpr uint16_t kEtherTypeIpv6 = 0x86dd;
-constexpr uint8_t kProtoTcp = 6;
-constexpr uint8_t kProtoUdp = 17;
 constexpr uint32_t kVlanTagLen = 4;
 constexpr int kMaxVlanTags = 4;        // more than QinQ needs; bounds the walk
 constexpr int kMaxIpv6ExtHeaders = 8;  // bounds the extension-header walk

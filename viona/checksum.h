@@ -10,6 +10,14 @@
 
 namespace viona {
 
+// Numbers of the protocols the offload paths parse.
+constexpr uint16_t kEtherTypeVlan = 0x8100;  // 802.1Q C-tag
+constexpr uint16_t kEtherTypeQinQ = 0x88a8;  // 802.1ad S-tag
+constexpr uint16_t kEtherTypeIpv4 = 0x0800;
+constexpr uint16_t kEtherTypeIpv6 = 0x86dd;
+constexpr uint8_t kProtoTcp = 6;
+constexpr uint8_t kProtoUdp = 17;
+
 // Ones-complement sum of |len| bytes folded to 16 bits, not inverted;
 // |initial| is a partial sum to continue from. Big-endian byte pairs.
 uint32_t csum_partial(const uint8_t* data, size_t len, uint32_t initial = 0);

@@ -17,10 +17,6 @@ namespace viona {
 
 namespace {
 
-constexpr uint16_t kEthertypeIpv4 = 0x0800;
-constexpr uint16_t kEthertypeIpv6 = 0x86dd;
-constexpr uint8_t kIpprotoTcp = 6;
-constexpr uint8_t kIpprotoUdp = 17;
 constexpr uint32_t kIpv4MinHeaderLen = 20;
 
 // A read cursor over a chain's pieces (viona's iov_bunch): the virtio-net
@@ -225,12 +221,12 @@ bool TxPathImpl::tx_offloads(Link& link, Ring& ring, TxPacket* pkt, const TxNetH
   if (start >= len || start < info.l2hlen || stuff >= len || stuff + 2 > first_len) {
     return fail(RsCounter::fail_hcksum, ProbeKind::fail_hcksum);
   }
-  const bool v4 = info.ethertype == kEthertypeIpv4;
-  const bool v6 = info.ethertype == kEthertypeIpv6;
+  const bool v4 = info.ethertype == kEtherTypeIpv4;
+  const bool v6 = info.ethertype == kEtherTypeIpv6;
   if (!v4 && !v6) return fail(RsCounter::fail_hcksum_proto, ProbeKind::fail_hcksum_proto);
 
   const OffloadCaps& caps = link.offload_caps();
-  const bool tcp_udp = info.l4proto == kIpprotoTcp || info.l4proto == kIpprotoUdp;
+  const bool tcp_udp = info.l4proto == kProtoTcp || info.l4proto == kProtoUdp;
   uint8_t* f = pkt->head.data();
   TxOffload& o = pkt->offload;
   auto set_partial = [&]() {
@@ -251,7 +247,7 @@ bool TxPathImpl::tx_offloads(Link& link, Ring& ring, TxPacket* pkt, const TxNetH
       if (ip + kIpv4MinHeaderLen > pkt->head.size()) return fail(RsCounter::fail_hcksum, ProbeKind::fail_hcksum);
       // LSO hardware expects the pseudo-header sum without the TCP length
       // (it adds each segment's); Linux guests include it, so rewrite.
-      const uint16_t ph = csum_fold(csum_partial(f + ip + 12, 8, kIpprotoTcp));
+      const uint16_t ph = csum_fold(csum_partial(f + ip + 12, 8, kProtoTcp));
       store_be16(f + stuff, ph);
       if (caps.cksum_ipv4_hdr) {
         o.ipv4_hdr = true;

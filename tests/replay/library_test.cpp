@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: MIT
 // library_test.cpp: the trace library's rules (traces/README.md): every trace
 // passes without quirks, every quirk is detected, the README says so.
-#include <dirent.h>
-
 #include <algorithm>
 #include <doctest/doctest.h>
 #include <fstream>
@@ -13,21 +11,10 @@
 #include <vector>
 
 #include "replay/replay_batch.h"
+#include "tests/support/trace_scenario.h"
 
 namespace {
 
-std::vector<std::string> library_traces() {
-  std::vector<std::string> out;
-  DIR* d = opendir("traces");
-  REQUIRE_MESSAGE(d != nullptr, "run the tests from the repository root");
-  while (struct dirent* e = readdir(d)) {
-    std::string n = e->d_name;
-    if (n.size() > 6 && n.compare(n.size() - 6, 6, ".trace") == 0) out.push_back("traces/" + n);
-  }
-  closedir(d);
-  std::sort(out.begin(), out.end());
-  return out;
-}
 
 std::string read_file(const std::string& p) {
   std::ifstream f(p);
@@ -66,7 +53,7 @@ std::string stem(const std::string& path) {
 
 TEST_CASE("library: every trace has a README row and its inspect text") {
   const std::string readme = read_file("traces/README.md");
-  const std::vector<std::string> traces = library_traces();
+  const std::vector<std::string> traces = viona::test::library_trace_paths();
   REQUIRE(traces.size() >= 16);
   for (const std::string& t : traces) {
     INFO(t);
@@ -77,7 +64,7 @@ TEST_CASE("library: every trace has a README row and its inspect text") {
 }
 
 TEST_CASE("library: no trace fails without quirks, every quirk is detected, and the README table says which") {
-  const std::vector<std::string> traces = library_traces();
+  const std::vector<std::string> traces = viona::test::library_trace_paths();
   const viona_rr::QuirkMatrix m = viona_rr::quirk_matrix(traces, 2);
   REQUIRE_FALSE(m.unreadable());
   for (const auto& r : m.baseline) {
