@@ -2,13 +2,19 @@
 # SPDX-License-Identifier: MIT
 # record-library.sh: (re)records the trace library. Run by hand, never by
 # the tests: a regression must not be recorded into its own reference.
-# Usage: traces/record-library.sh [path/to/viona-rr]   (from the repository root)
+# Usage: traces/record-library.sh [path/to/viona-rr [NAME...]]   (from the repository root)
+# With NAMEs only those traces are recorded (the others are left alone).
 set -eu
 T=${1:-build/viona-rr}
+[ $# -gt 0 ] && shift
+ONLY=" $* "
 P=${VIONA_SHARED_DIR:-../shared}/pcaps
 cd "$(dirname "$0")/.."
 rec() {
   name=$1; shift
+  if [ "$ONLY" != "  " ]; then
+    case "$ONLY" in *" $name "*) ;; *) return 0 ;; esac
+  fi
   rm -f "traces/$name.trace"
   "$T" record -o "traces/$name.trace" "$@" >/dev/null
   "$T" inspect "traces/$name.trace" > "traces/$name.inspect.txt"
@@ -34,3 +40,23 @@ rec ldp-vlan-linux-mrg --pcap "$P/tcpdump__ldp-common-session.pcap" --guest linu
 rec ldp-vlan-linux-big --pcap "$P/tcpdump__ldp-common-session.pcap" --guest linux-big
 rec no-space-linux-mrg --pcap "$P/tcpreplay__test.pcap" --guest custom:mrg=1,chains=8 --batch 16
 rec indirect-linux-small --pcap "$P/tcpreplay__test.pcap" --guest custom:indirect_desc=1,rx_indirect=1,descs=2,buf=1024,hdr=10
+# Malformed chains (--corrupt KIND@6): after frame 6 the guest rewrites the
+# RX chain at the head of its avail ring; every later pop fails on it and
+# counts KIND once per frame (ndesc_too_high instead keeps the ring going).
+for k in bad_idx indir_bad_next indir_bad_nest indir_bad_len desc_bad_len too_many_desc len_overflow ndesc_too_high; do
+  rec "corrupt-$k-linux-small" --pcap "$P/tcpreplay__test.pcap" -c 12 --guest linux-small --ring-size 64 --corrupt "$k@6"
+done
+# Merged RX: the failed pop is also rs_no_space.
+rec corrupt-bad_ring_addr-linux-mrg --pcap "$P/tcpreplay__test.pcap" -c 12 --guest linux-mrg --ring-size 64 --corrupt bad_ring_addr@6
+# TX checksum offload and LSO: the guest asks for NEEDS_CSUM + GSO TCPV4 (MSS 1448).
+rec tx-offload-gso-lso --pcap "$P/tcpdump__gso-ipv4.pcap" --guest linux-mrg --ring-size 64 --direction tx \
+    --tx-offload --backend-offload lso
+rec tx-offload-gso-none --pcap "$P/tcpdump__gso-ipv4.pcap" --guest linux-mrg --ring-size 64 --direction tx \
+    --tx-offload --backend-offload none
+# HW_LSO frames: the GRO fallback (no GUEST_TSO4), and whole delivery (GUEST_TSO4).
+rec gro-fallback-bigtcp-linux-small --pcap "$P/tcpdump__bigtcp-ipv4.pcap" --guest linux-small --ring-size 64 --rx-lso 1448
+rec lso-whole-gso-linux-big --pcap "$P/tcpdump__gso-ipv4.pcap" --guest linux-big --ring-size 64 --rx-lso 1448
+# Pause / get state / reset / set state / kick mid-traffic on the seed's layout
+# (a legacy ring takes SET_STATE only from 256 entries).
+rec migrate-seed-both --pcap "$P/tcpreplay__test.pcap" --filter "len == 1514" -c 12 \
+    --guest custom:mrg=1,buf=1536,offset=3584,stride=4096 --ring-size 256 --direction both --migrate-at 6
