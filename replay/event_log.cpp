@@ -195,6 +195,25 @@ std::vector<TraceEvent> EventLog::take(uint64_t op_seq, std::optional<uint64_t> 
   return out;
 }
 
+void EventLog::tag_tx_packet(uint16_t ring, uint16_t cookie, uint64_t packet_seq) {
+  // The drain pops, pushes (copy mode) and fires pkt_tx before handing the
+  // packet over, so its events are the last ones on the ring since its chain.
+  size_t i = pending_.size();
+  while (i > 0) {
+    const TraceEvent& e = pending_[i - 1];
+    if (e.kind == EventKind::chain && e.chain.ring == ring && e.chain.cookie == cookie && !e.chain.packet_seq) break;
+    i--;
+  }
+  if (i == 0) return;
+  for (size_t k = i - 1; k < pending_.size(); k++) {
+    TraceEvent& e = pending_[k];
+    const bool on_ring = (e.kind == EventKind::chain && e.chain.ring == ring) ||
+                         (e.kind == EventKind::used && e.used.ring == ring && e.used.id == cookie) ||
+                         (e.kind == EventKind::probe && e.probe.ring == ring);
+    if (on_ring && !e.packet_seq()) e.set_packet_seq(packet_seq);
+  }
+}
+
 void EventLog::snapshot(const viona::Link& link) {
   for (uint16_t i = 0; i < link.nrings(); i++) {
     const viona::Ring& r = link.ring(i);

@@ -65,6 +65,10 @@ class EventLog : public viona::ProbeListener {
   // (rx_input may deliver a subset, reordered by steering and filtering).
   std::vector<TraceEvent> take(uint64_t op_seq, std::optional<uint64_t> first_packet = std::nullopt,
                                const viona::RxFrame* frames = nullptr, size_t nframes = 0);
+  // A TX packet of head |cookie| on |ring| reached the backend as packet
+  // |packet_seq|: its pending chain, used entry and probes (everything on
+  // that ring since its chain was popped) belong to it.
+  void tag_tx_packet(uint16_t ring, uint16_t cookie, uint64_t packet_seq);
   // Appends one counter snapshot per mapped ring of |link|.
   void snapshot(const viona::Link& link);
   bool empty() const { return pending_.empty(); }

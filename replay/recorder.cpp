@@ -183,6 +183,7 @@ void Recorder::on_tx_packet(const viona::TxPacket& pkt) {
   p.data = pkt.flatten();
   p.orig_len = static_cast<uint32_t>(p.data.size());
   check(w_->add_packet(p));
+  tag_tx_packet(pkt.ring, pkt.cookie, p.seq);
 }
 
 void Recorder::on_tx_drain(uint16_t ring, const viona::TxDrainResult& r) {

@@ -27,8 +27,12 @@ class ReplayBackend : public bhyve_glue::Backend {
   viona::OffloadCaps offload_caps() const override { return caps_; }
   size_t rx_pull(std::vector<bhyve_glue::BackendFrame>*, size_t, int) override { return 0; }
   bool rx_exhausted() const override { return true; }
-  void transmit(viona::TxPacket&& pkt) override { sent.push_back(pkt.flatten()); }
+  void transmit(viona::TxPacket&& pkt) override {
+    sent.push_back(pkt.flatten());
+    if (on_sent) on_sent(pkt);
+  }
   std::vector<std::vector<uint8_t>> sent;
+  std::function<void(const viona::TxPacket&)> on_sent;  // after each packet
 
  private:
   viona::OffloadCaps caps_;
@@ -60,6 +64,7 @@ struct Replayer::State {
   std::vector<TracePacket> packet_store;
   std::vector<const TracePacket*> packets;  // by seq
   std::vector<std::vector<uint8_t>> tx_recorded;
+  std::vector<uint64_t> tx_recorded_seq;  // packet seq of each, in order
   size_t tx_next = 0;
   std::map<uint64_t, std::vector<TraceEvent>> recorded;  // by op seq
   size_t next_op = 0;
@@ -101,7 +106,10 @@ TraceError Replayer::prepare() {
   s.packets.assign(max_seq + 1, nullptr);
   for (const TracePacket& p : s.packet_store) {
     s.packets[p.seq] = &p;
-    if (p.direction == DirectionKind::tx) s.tx_recorded.push_back(p.data);
+    if (p.direction == DirectionKind::tx) {
+      s.tx_recorded.push_back(p.data);
+      s.tx_recorded_seq.push_back(p.seq);
+    }
   }
   for (TraceEvent& e : merge_events(all.chains, all.used, all.probes, all.digests, all.interrupts, all.counters)) {
     s.recorded[e.op_seq()].push_back(std::move(e));
@@ -117,6 +125,13 @@ TraceError Replayer::prepare() {
     }
   }
   s.backend = std::make_unique<ReplayBackend>(s.cfg.offloads);
+  // The k-th packet the port transmits is compared with the k-th recorded
+  // one, so its events are tagged with that packet's seq, as when recorded.
+  s.backend->on_sent = [&s](const viona::TxPacket& pkt) {
+    const size_t k = s.backend->sent.size() - 1;
+    const uint64_t seq = k < s.tx_recorded_seq.size() ? s.tx_recorded_seq[k] : 0;
+    s.log.tag_tx_packet(pkt.ring, pkt.cookie, seq);
+  };
   s.dev = std::make_unique<bhyve_glue::Device>(&s.reg, bhyve_glue::DeviceModeKind::stepping);
   s.dev->set_probe_listener(&s.log);
   bhyve_glue::vioc_create_t c{};
