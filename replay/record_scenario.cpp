@@ -145,6 +145,11 @@ void RecordScenario::attach(bhyve_glue::Device* dev, bhyve_glue::GuestDriver* gu
   dev_ = dev;
   guest_ = guest;
   guest_->set_tx_offload(spec_.tx_offload);
+  // KIND@0: malformed before the first frame arrives.
+  if (has_corrupt_ && corrupt_at_ == 0) {
+    (void)guest_->corrupt_rx_head(corrupt_kind_);
+    corrupted_ = true;
+  }
 }
 
 size_t RecordScenario::batch_end(const std::vector<BackendFrame>& frames, uint64_t base, size_t i, size_t end) const {

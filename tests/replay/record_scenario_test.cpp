@@ -174,6 +174,23 @@ TEST_CASE("record --corrupt on a merged-RX guest: the failed pop is also rs_no_s
   check_replays_clean(spec.out);
 }
 
+TEST_CASE("record --corrupt KIND@0: the ring is malformed before the first frame") {
+  viona::test::TempDir dir("record_scenario_test");
+  RecordSpec spec;
+  spec.pcap = viona::test::shared_pcap("tcpreplay__test.pcap");
+  spec.count = 4;
+  spec.guest = "linux-small";
+  spec.ring_size = 64;
+  spec.corrupt = "desc_bad_len@0";
+  spec.out = dir.file("zero.trace");
+  Recorded r = record(spec);
+  CHECK(r.sum.accepted == 0);
+  CHECK(r.sum.dropped == 4);
+  CHECK(ring_counters(r.sum, 0).rs.rs_desc_bad_len == 4);
+  CHECK(r.chains.empty());
+  check_replays_clean(spec.out);
+}
+
 TEST_CASE("record --corrupt: bad specs are refused before any trace exists") {
   viona::test::TempDir dir("record_scenario_test");
   RecordSpec spec;
