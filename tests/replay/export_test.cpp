@@ -369,8 +369,12 @@ TEST_CASE("--direction: rx and tx select those packets, in order; tx frames are 
       std::vector<Epb> e = walk_pcapng(slurp(out));
       REQUIRE(e.size() == 179);
       for (const Epb& x : e) CHECK(x.flags == 2u);
-      // Format 1 recorders leave TX events without a packet_seq.
-      CHECK(e[0].comment == "packet 2 tx 93 bytes; no ring events recorded for this packet");
+      // A transmitted packet's chain, used entry (whole chain: 12 + 93) and
+      // pkt_tx probe are its own; the snapshot after it shows both rings.
+      CHECK(e[0].comment ==
+            "packet 2 tx 93 bytes; op 2078 tx_drain; chains 1 (head 0); used 1 (id 0 len 105); probes "
+            "pkt_tx(pkt_len=93); counters at op 2079: ring 0 vts_packets +1 vts_bytes +93, ring 1 vts_packets +1 "
+            "vts_bytes +93");
     }
     REQUIRE(run_export(trace, out, f, ExportDirectionKind::rx).kind == ExportStatusKind::ok);
     check_frames_match(read_with_libpcap(out, &lt), rx);
