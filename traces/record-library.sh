@@ -39,6 +39,12 @@ rec qinq-short-linux-small --pcap "$P/tcpdump__802.1ad_QinQ.pcap" --guest linux-
 rec ldp-vlan-linux-mrg --pcap "$P/tcpdump__ldp-common-session.pcap" --guest linux-mrg
 rec ldp-vlan-linux-big --pcap "$P/tcpdump__ldp-common-session.pcap" --guest linux-big
 rec no-space-linux-mrg --pcap "$P/tcpreplay__test.pcap" --guest custom:mrg=1,chains=8 --batch 16
+# A 7306-byte frame needing 37 chains of 200 bytes: merge overrun at the 33rd.
+rec merge-overrun-custom-9000 --pcap "$P/tcpdump__gso-ipv4.pcap" --guest custom:mrg=1,buf=200,stride=256 \
+    --ring-size 64 --mtu 9000
+# The same frame with only 3 chains of 1536 bytes posted: merge underrun.
+rec merge-underrun-custom-9000 --pcap "$P/tcpdump__gso-ipv4.pcap" --guest custom:mrg=1,chains=3 \
+    --ring-size 64 --mtu 9000
 rec indirect-linux-small --pcap "$P/tcpreplay__test.pcap" --guest custom:indirect_desc=1,rx_indirect=1,descs=2,buf=1024,hdr=10
 # Malformed chains (--corrupt KIND@6): after frame 6 the guest rewrites the
 # RX chain at the head of its avail ring; every later pop fails on it and

@@ -29,7 +29,7 @@ ReplayOptions with_quirk(viona::QuirkKind k) {
 
 TEST_CASE("replay: every library trace replays clean, every packet and op accounted for") {
   const std::vector<std::string> paths = viona::test::library_trace_paths();
-  REQUIRE(paths.size() == 30);
+  REQUIRE(paths.size() == 32);
   for (const std::string& p : paths) {
     ReplayResult r = viona_rr::replay_trace(p, ReplayOptions{});
     INFO(p << ": " << (r.findings.empty() ? r.error.message : r.findings[0].headline()));
