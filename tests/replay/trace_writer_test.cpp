@@ -49,16 +49,7 @@ uint32_t be32(const std::vector<uint8_t>& b, size_t off) {
 // One of every record kind, with edge values: full 64-bit values (bit 63
 // set), NULL and non-NULL packet_seq, empty and non-empty blobs, an
 // indirect descriptor, every quirk, every counter distinct.
-struct Sample {
-  TraceConfig config;
-  std::vector<TracePacket> packets;
-  std::vector<TraceOp> ops;
-  std::vector<TraceChain> chains;
-  std::vector<TraceUsed> used;
-  std::vector<TraceProbe> probes;
-  std::vector<TraceCounterSnapshot> counters;
-  std::vector<TraceDigest> digests;
-  std::vector<TraceInterrupt> interrupts;
+struct Sample : TraceContents {
 
   Sample() {
     config.features_negotiated = 0x8000000000010020ull;
