@@ -9,6 +9,7 @@
 #include "bhyve_glue/device.h"
 #include "bhyve_glue/guest/guest_driver.h"
 #include "bhyve_glue/pci/pci_device.h"
+#include "bhyve_glue/vm.h"
 #include "replay/record_scenario.h"
 #include "replay/recorder.h"
 #include "replay/trace_writer.h"
@@ -80,26 +81,24 @@ bool record_session(const RecordSpec& a, RecordSummary* sum, std::string* errp) 
   std::unique_ptr<TraceWriter> w = TraceWriter::open(a.out, wopts, &terr);
   if (!w) return fail(errp, terr.message);
 
-  viona::GuestMemory mem(mode);
-  Registry reg;
-  const int vmfd = reg.add_vm(&mem);
-  reg.add_link("pcap0", be.get());
-  Device dev(&reg, DeviceModeKind::stepping);
+  // The recorder outlives the VM: tearing the VM down deletes the link,
+  // which the device reports to its observer.
   Recorder rec(w.get());
-  rec.watch_memory(mem);
+  Registry reg;
+  reg.add_link("pcap0", be.get());
+  Vm vm(&reg, DeviceModeKind::stepping, mode);
+  Device& dev = vm.dev;
+  PciDevice& pci = vm.pci;
+  rec.watch_memory(vm.mem);
   dev.set_observer(&rec);
   dev.set_probe_listener(&rec);
-  PciDevice pci(&dev, &reg);
-  GuestDriver guest(&pci, &mem, profile);
-  pci.set_interrupt_controller(&guest);
-  if (!pci.init(popts, vmfd, &err)) return fail(errp, err);
+  if (!vm.boot("pcap0", profile, ",feature_mask=" + a.feature_mask, &err)) return fail(errp, err);
+  GuestDriver& guest = *vm.guest;
   dev.with_link([&](viona::Link* l) {
     l->quirks = quirks;
     return 0;
   });
-  (void)dev.ioctl(VNA_IOC_SET_PROMISC, VIONA_PROMISC_ALL);
-  if (a.mtu != 0) (void)dev.ioctl(VNA_IOC_SET_MTU, a.mtu);
-  if (!guest.probe(&err)) return fail(errp, "guest probe: " + err);
+  if (!vm.start_capture_guest(a.mtu, &err)) return fail(errp, err);
   scen.attach(&dev, &guest);
 
   std::vector<std::vector<uint8_t>> reflect;
@@ -160,7 +159,7 @@ bool record_session(const RecordSpec& a, RecordSummary* sum, std::string* errp) 
   cfg.guest_layout = layout_json(profile);
   cfg.quirks = quirks;
   cfg.offloads = be->offload_caps();
-  cfg.regions = mem.regions();
+  cfg.regions = vm.mem.regions();
   cfg.direction = dir;
   std::vector<RecordRingCounters> rings;
   dev.with_link([&](viona::Link* l) {

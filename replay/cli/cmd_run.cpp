@@ -12,6 +12,7 @@
 #include "bhyve_glue/device.h"
 #include "bhyve_glue/guest/guest_driver.h"
 #include "bhyve_glue/pci/pci_device.h"
+#include "bhyve_glue/vm.h"
 #include "replay/cli/commands.h"
 #include "viona/stats.h"
 
@@ -63,19 +64,15 @@ int run(const RunOptions& o) {
   std::unique_ptr<PcapBackend> be = PcapBackend::open(o.rx_pcap, o.filter, o.tx_pcap, &err);
   if (!be) return fail_usage(err);
 
-  viona::GuestMemory mem(mode);
   Registry reg;
-  const int vmfd = reg.add_vm(&mem);
   reg.add_link("pcap0", be.get());
-  Device dev(&reg, o.threads ? DeviceModeKind::threaded : DeviceModeKind::stepping);
-  PciDevice pci(&dev, &reg);
-  GuestDriver guest(&pci, &mem, profile);
-  pci.set_interrupt_controller(&guest);
-  if (!pci.init(popts, vmfd, &err)) return fail_usage(err);
+  Vm vm(&reg, o.threads ? DeviceModeKind::threaded : DeviceModeKind::stepping, mode);
+  if (!vm.boot("pcap0", profile, "", &err)) return fail_usage(err);
   // A capture replay: every frame reaches the guest whatever its destination.
-  (void)dev.ioctl(VNA_IOC_SET_PROMISC, VIONA_PROMISC_ALL);
-  if (o.mtu != 0) (void)dev.ioctl(VNA_IOC_SET_MTU, o.mtu);
-  if (!guest.probe(&err)) return fail_usage("guest probe: " + err);
+  if (!vm.start_capture_guest(o.mtu, &err)) return fail_usage(err);
+  Device& dev = vm.dev;
+  PciDevice& pci = vm.pci;
+  GuestDriver& guest = *vm.guest;
   if (o.threads) pci.start_poll_thread();
 
   // The guest reflects every frame it receives, so TX runs too.
