@@ -17,6 +17,7 @@ struct GuestMemory::Region {
   uint64_t size = 0;
   std::vector<std::unique_ptr<uint8_t[]>> pages;  // paged mode
   std::unique_ptr<uint8_t, void (*)(void*)> flat{nullptr, std::free};  // contiguous mode
+  uint8_t* host = nullptr;  // caller-owned backing (add_host_region), either mode
 };
 
 const char* memory_mode_name(MemoryMode m) {
@@ -43,12 +44,28 @@ bool memory_mode_from_name(const char* name, MemoryMode* out) {
 GuestMemory::GuestMemory(MemoryMode mode) : mode_(mode) {}
 GuestMemory::~GuestMemory() = default;
 
-bool GuestMemory::add_region(uint64_t gpa, uint64_t size) {
+bool GuestMemory::region_fits(uint64_t gpa, uint64_t size) const {
   if (size == 0 || size > kMaxRegionSize || (gpa & kPageMask) != 0 || (size & kPageMask) != 0) return false;
   if (gpa + size < gpa) return false;
   for (const MemoryRegion& r : regions_) {
     if (gpa < r.gpa + r.size && r.gpa < gpa + size) return false;
   }
+  return true;
+}
+
+bool GuestMemory::add_host_region(uint64_t gpa, uint64_t size, uint8_t* host) {
+  if (host == nullptr || !region_fits(gpa, size)) return false;
+  auto reg = std::make_unique<Region>();
+  reg->gpa = gpa;
+  reg->size = size;
+  reg->host = host;
+  regions_.push_back(MemoryRegion{gpa, size});
+  impl_.push_back(std::move(reg));
+  return true;
+}
+
+bool GuestMemory::add_region(uint64_t gpa, uint64_t size) {
+  if (!region_fits(gpa, size)) return false;
   auto reg = std::make_unique<Region>();
   reg->gpa = gpa;
   reg->size = size;
@@ -85,6 +102,7 @@ bool GuestMemory::contains(uint64_t gpa, uint64_t len) const {
 
 uint8_t* GuestMemory::page_ptr(Region* r, uint64_t gpa) const {
   uint64_t off = (gpa - r->gpa) & ~kPageMask;
+  if (r->host != nullptr) return r->host + off;
   if (mode_ == MemoryMode::contiguous) return r->flat.get() + off;
   auto& slot = r->pages[off / kPageSize];
   if (!slot) {
@@ -115,7 +133,7 @@ uint8_t* GuestMemory::hold_range(uint64_t gpa, uint64_t len, bool writable) {
   Region* r = find(gpa);
   if (r == nullptr || len > r->size - (gpa - r->gpa)) return nullptr;
   holds_++;
-  return r->flat.get() + (gpa - r->gpa);
+  return (r->host != nullptr ? r->host : r->flat.get()) + (gpa - r->gpa);
 }
 
 void GuestMemory::release_page(uint64_t gpa) {
@@ -132,7 +150,9 @@ bool GuestMemory::read(uint64_t gpa, void* dst, size_t len) const {
     size_t n = std::min(len, in_page);
     uint64_t off = gpa - r->gpa;
     const uint8_t* src = nullptr;
-    if (mode_ == MemoryMode::contiguous) {
+    if (r->host != nullptr) {
+      src = r->host + off;
+    } else if (mode_ == MemoryMode::contiguous) {
       src = r->flat.get() + off;
     } else if (r->pages[off / kPageSize]) {
       src = r->pages[off / kPageSize].get() + (gpa & kPageMask);

@@ -54,6 +54,12 @@ class GuestMemory {
   // leaves the memory untouched.
   static constexpr uint64_t kMaxRegionSize = 16ull << 30;
   bool add_region(uint64_t gpa, uint64_t size);
+  // Adds [gpa, gpa+size) backed by caller-owned host memory at |host| (a
+  // real guest's RAM, e.g. a vhost-user memfd mapping): same rules as
+  // add_region, and the same translation, so paged mode still splits every
+  // buffer at each 4 KiB guest page. |host| must stay valid, and hold at
+  // least |size| bytes, for as long as this memory exists.
+  bool add_host_region(uint64_t gpa, uint64_t size, uint8_t* host);
   const std::vector<MemoryRegion>& regions() const { return regions_; }
   bool contains(uint64_t gpa, uint64_t len) const;
 
@@ -88,6 +94,7 @@ class GuestMemory {
 
  private:
   struct Region;
+  bool region_fits(uint64_t gpa, uint64_t size) const;
   Region* find(uint64_t gpa) const;
   uint8_t* page_ptr(Region* r, uint64_t gpa) const;  // allocates on first touch
   bool fault_now();
