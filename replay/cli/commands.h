@@ -26,6 +26,7 @@ void register_inspect(CLI::App& app, Action* run);
 void register_export(CLI::App& app, Action* run);
 void register_diff(CLI::App& app, Action* run);
 void register_minimize(CLI::App& app, Action* run);
+void register_vhost(CLI::App& app, Action* run);
 
 }  // namespace viona_rr
 

@@ -16,6 +16,7 @@ __attribute__((weak)) void register_inspect(CLI::App&, Action*);
 __attribute__((weak)) void register_export(CLI::App&, Action*);
 __attribute__((weak)) void register_diff(CLI::App&, Action*);
 __attribute__((weak)) void register_minimize(CLI::App&, Action*);
+__attribute__((weak)) void register_vhost(CLI::App&, Action*);
 }  // namespace viona_rr
 
 int main(int argc, char** argv) {
@@ -26,7 +27,7 @@ int main(int argc, char** argv) {
   using Reg = void (*)(CLI::App&, viona_rr::Action*);
   const Reg regs[] = {viona_rr::register_run,     viona_rr::register_record, viona_rr::register_replay,
                       viona_rr::register_inspect, viona_rr::register_export, viona_rr::register_diff,
-                      viona_rr::register_minimize};
+                      viona_rr::register_minimize, viona_rr::register_vhost};
   for (Reg r : regs) {
     if (r != nullptr) r(app, &action);
   }
