@@ -172,26 +172,107 @@ std::vector<TraceEvent> merge_events(const std::vector<TraceChain>& chains, cons
   return out;
 }
 
-void EventLog::push(TraceEvent&& ev) {
-  ev.set_seq(next_seq_++, 0);
-  pending_.push_back(std::move(ev));
+TraceEvent& EventLog::push(EventKind kind) {
+  TraceEvent& e = pending_.add();
+  e.kind = kind;
   frame_of_.push_back(cur_frame_);
+  switch (kind) {
+    case EventKind::chain:
+      e.chain.seq = next_seq_++;
+      e.chain.op_seq = 0;
+      break;
+    case EventKind::used:
+      e.used.seq = next_seq_++;
+      e.used.op_seq = 0;
+      break;
+    case EventKind::probe:
+      e.probe.seq = next_seq_++;
+      e.probe.op_seq = 0;
+      break;
+    case EventKind::digest:
+      e.digest.seq = next_seq_++;
+      e.digest.op_seq = 0;
+      break;
+    case EventKind::interrupt:
+      e.interrupt.seq = next_seq_++;
+      e.interrupt.op_seq = 0;
+      break;
+    case EventKind::counters:
+      e.counters.seq = next_seq_++;
+      e.counters.op_seq = 0;
+      break;
+  }
+  return e;
+}
+
+void EventLog::stamp(uint64_t op_seq, std::optional<uint64_t> first_packet, const viona::RxFrame* frames,
+                     size_t nframes) {
+  // Frame bytes -> index in the batch; the first index wins when a batch
+  // names the same bytes twice. Events of one frame are consecutive, so a
+  // lookup runs about once per frame.
+  frame_index_.clear();
+  if (first_packet) {
+    for (size_t k = 0; k < nframes; k++) frame_index_.emplace_back(frames[k].data, k);
+    std::sort(frame_index_.begin(), frame_index_.end());
+  }
+  const uint8_t* prev = nullptr;
+  std::optional<uint64_t> prev_pkt;
+  for (size_t i = 0; i < pending_.size(); i++) {
+    TraceEvent& e = pending_[i];
+    const uint64_t seq = e.seq();
+    e.set_seq(seq, op_seq);
+    const uint8_t* f = frame_of_[i];
+    if (!first_packet || f == nullptr) continue;
+    if (f != prev) {
+      prev = f;
+      prev_pkt.reset();
+      auto it = std::lower_bound(frame_index_.begin(), frame_index_.end(), std::make_pair(f, size_t{0}));
+      if (it != frame_index_.end() && it->first == f) prev_pkt = *first_packet + it->second;
+    }
+    if (prev_pkt) e.set_packet_seq(prev_pkt);
+  }
+  frame_of_.clear();
+  cur_frame_ = nullptr;
+}
+
+void EventLog::take_into(EventBatch* out, uint64_t op_seq, std::optional<uint64_t> first_packet,
+                         const viona::RxFrame* frames, size_t nframes) {
+  stamp(op_seq, first_packet, frames, nframes);
+  out->swap(pending_);
+  pending_.clear();
 }
 
 std::vector<TraceEvent> EventLog::take(uint64_t op_seq, std::optional<uint64_t> first_packet,
                                         const viona::RxFrame* frames, size_t nframes) {
-  std::vector<TraceEvent> out;
-  out.swap(pending_);
-  std::map<const uint8_t*, uint64_t> index;
-  for (size_t k = 0; k < nframes; k++) index.emplace(frames[k].data, k);
-  for (size_t i = 0; i < out.size(); i++) {
-    out[i].set_seq(out[i].seq(), op_seq);
-    if (!first_packet || frame_of_[i] == nullptr) continue;
-    auto it = index.find(frame_of_[i]);
-    if (it != index.end()) out[i].set_packet_seq(*first_packet + it->second);
+  stamp(op_seq, first_packet, frames, nframes);
+  // Fresh events holding only their kind's member, as merge_events builds them.
+  std::vector<TraceEvent> out(pending_.size());
+  for (size_t i = 0; i < pending_.size(); i++) {
+    TraceEvent& e = pending_[i];
+    TraceEvent& o = out[i];
+    o.kind = e.kind;
+    switch (e.kind) {
+      case EventKind::chain:
+        o.chain = std::move(e.chain);
+        break;
+      case EventKind::used:
+        o.used = e.used;
+        break;
+      case EventKind::probe:
+        o.probe = e.probe;
+        break;
+      case EventKind::digest:
+        o.digest = e.digest;
+        break;
+      case EventKind::interrupt:
+        o.interrupt = e.interrupt;
+        break;
+      case EventKind::counters:
+        o.counters = e.counters;
+        break;
+    }
   }
-  frame_of_.clear();
-  cur_frame_ = nullptr;
+  pending_.clear();
   return out;
 }
 
@@ -218,69 +299,96 @@ void EventLog::snapshot(const viona::Link& link) {
   for (uint16_t i = 0; i < link.nrings(); i++) {
     const viona::Ring& r = link.ring(i);
     if (!r.mapped()) continue;
-    TraceEvent e;
-    e.kind = EventKind::counters;
+    const uint8_t* saved = cur_frame_;
+    cur_frame_ = nullptr;
+    TraceEvent& e = push(EventKind::counters);
+    cur_frame_ = saved;
     e.counters.ring = i;
     e.counters.rs = r.rs;
     e.counters.vts = r.vts;
-    const uint8_t* saved = cur_frame_;
-    cur_frame_ = nullptr;
-    push(std::move(e));
-    cur_frame_ = saved;
   }
 }
 
 void EventLog::on_probe(const viona::ProbeEvent& ev) {
-  TraceEvent e;
-  e.kind = EventKind::probe;
-  e.probe.ring = ev.ring;
-  e.probe.kind = ev.kind;
-  e.probe.arg = {ev.arg[0], ev.arg[1], ev.arg[2]};
-  push(std::move(e));
+  TraceProbe& p = push(EventKind::probe).probe;
+  p.ring = ev.ring;
+  p.kind = ev.kind;
+  p.arg = {ev.arg[0], ev.arg[1], ev.arg[2]};
+  p.packet_seq.reset();
 }
 
 void EventLog::on_chain(const viona::Ring& ring, const viona::Chain& chain) {
-  TraceEvent e;
-  e.kind = EventKind::chain;
-  e.chain = trace_chain_from(chain, ring.index(), 0, 0, std::nullopt);
-  push(std::move(e));
+  // trace_chain_from's fields, filled in place so the slot's vectors keep
+  // their capacity.
+  TraceChain& t = push(EventKind::chain).chain;
+  t.ring = ring.index();
+  t.avail_idx = chain.avail_idx;
+  t.cookie = chain.cookie;
+  t.total_len = chain.total_len;
+  t.packet_seq.reset();
+  t.descs.resize(chain.descs.size());
+  for (size_t i = 0; i < chain.descs.size(); i++) {
+    const viona::ChainDesc& d = chain.descs[i];
+    t.descs[i] = TraceChainDesc{d.index, d.indirect_parent, d.addr, d.len, d.flags, d.next, d.first_piece, d.npieces};
+  }
+  t.pieces.resize(chain.iov.size());
+  for (size_t i = 0; i < chain.iov.size(); i++) {
+    TraceChainPiece& p = t.pieces[i];
+    p.gpa = i < chain.piece_gpa.size() ? chain.piece_gpa[i] : 0;
+    p.len = chain.iov[i].len;
+    p.write = i < chain.piece_write.size() ? static_cast<bool>(chain.piece_write[i]) : false;
+  }
+}
+
+EventLog::OpenDigest* EventLog::find_digest(uint16_t ring, uint16_t cookie) {
+  if (last_digest_ < digests_.size() && digests_[last_digest_].ring == ring &&
+      digests_[last_digest_].cookie == cookie)
+    return &digests_[last_digest_];
+  for (size_t i = 0; i < digests_.size(); i++) {
+    if (digests_[i].ring == ring && digests_[i].cookie == cookie) {
+      last_digest_ = i;
+      return &digests_[i];
+    }
+  }
+  return nullptr;
 }
 
 void EventLog::on_used(const viona::Ring& ring, uint16_t slot, uint32_t id, uint32_t len) {
-  TraceEvent e;
-  e.kind = EventKind::used;
-  e.used.ring = ring.index();
-  e.used.used_idx = slot;
-  e.used.slot = static_cast<uint16_t>(slot & (ring.size() - 1));
-  e.used.id = id;
-  e.used.len = len;
-  push(std::move(e));
+  TraceUsed& u = push(EventKind::used).used;
+  u.ring = ring.index();
+  u.used_idx = slot;
+  u.slot = static_cast<uint16_t>(slot & (ring.size() - 1));
+  u.id = id;
+  u.len = len;
+  u.packet_seq.reset();
   // The bytes the device wrote into this chain, digested per used entry.
-  auto it = digests_.find({ring.index(), static_cast<uint16_t>(id)});
-  if (it != digests_.end()) {
-    TraceEvent d;
-    d.kind = EventKind::digest;
-    d.digest.ring = ring.index();
-    d.digest.cookie = static_cast<uint16_t>(id);
-    d.digest.used_idx = slot;
-    d.digest.digest = it->second.value();
-    d.digest.nbytes = it->second.nbytes();
-    digests_.erase(it);
-    push(std::move(d));
+  OpenDigest* o = find_digest(ring.index(), static_cast<uint16_t>(id));
+  if (o != nullptr) {
+    TraceDigest& d = push(EventKind::digest).digest;
+    d.ring = ring.index();
+    d.cookie = static_cast<uint16_t>(id);
+    d.used_idx = slot;
+    d.digest = o->d.value();
+    d.nbytes = o->d.nbytes();
+    *o = digests_.back();  // order does not matter: lookups are by key
+    digests_.pop_back();
   }
 }
 
 void EventLog::on_interrupt(const viona::Ring& ring, viona::InterruptKind kind) {
-  TraceEvent e;
-  e.kind = EventKind::interrupt;
-  e.interrupt.ring = ring.index();
-  e.interrupt.kind = kind;
-  push(std::move(e));
+  TraceInterrupt& i = push(EventKind::interrupt).interrupt;
+  i.ring = ring.index();
+  i.kind = kind;
 }
 
 void EventLog::on_guest_write(const viona::Ring& ring, uint16_t cookie, uint64_t offset_in_chain,
                               const uint8_t* data, size_t len) {
-  digests_[{ring.index(), cookie}].update(data, len);
+  OpenDigest* o = find_digest(ring.index(), cookie);
+  if (o == nullptr) {
+    last_digest_ = digests_.size();
+    o = &digests_.emplace_back(OpenDigest{ring.index(), cookie, TraceDigester()});
+  }
+  o->d.update(data, len);
 }
 
 void EventLog::on_rx_frame(const viona::Ring& ring, const uint8_t* frame) { cur_frame_ = frame; }

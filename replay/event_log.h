@@ -4,8 +4,8 @@
 #ifndef REPLAY_EVENT_LOG_H_
 #define REPLAY_EVENT_LOG_H_
 
+#include <cstddef>
 #include <cstdint>
-#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -47,6 +47,36 @@ struct TraceEvent {
   std::string dump() const;
 };
 
+// A reusable list of events. clear() keeps the slots, and the vectors
+// inside them (a chain's descriptors and pieces), for the next batch, so a
+// recorder in steady state allocates nothing per event. A slot past size()
+// holds stale contents; add() hands one out for the caller to fill whole.
+class EventBatch {
+ public:
+  size_t size() const { return n_; }
+  bool empty() const { return n_ == 0; }
+  TraceEvent& operator[](size_t i) { return slots_[i]; }
+  const TraceEvent& operator[](size_t i) const { return slots_[i]; }
+  TraceEvent* begin() { return slots_.data(); }
+  TraceEvent* end() { return slots_.data() + n_; }
+  const TraceEvent* begin() const { return slots_.data(); }
+  const TraceEvent* end() const { return slots_.data() + n_; }
+  void clear() { n_ = 0; }
+  // The next slot, stale: every member the event's kind uses must be set.
+  TraceEvent& add() {
+    if (n_ == slots_.size()) slots_.emplace_back();
+    return slots_[n_++];
+  }
+  void swap(EventBatch& o) {
+    slots_.swap(o.slots_);
+    std::swap(n_, o.n_);
+  }
+
+ private:
+  std::vector<TraceEvent> slots_;
+  size_t n_ = 0;
+};
+
 // Merges a trace's event tables back into one list in event-seq order.
 std::vector<TraceEvent> merge_events(const std::vector<TraceChain>& chains, const std::vector<TraceUsed>& used,
                                      const std::vector<TraceProbe>& probes, const std::vector<TraceDigest>& digests,
@@ -65,6 +95,11 @@ class EventLog : public viona::ProbeListener {
   // (rx_input may deliver a subset, reordered by steering and filtering).
   std::vector<TraceEvent> take(uint64_t op_seq, std::optional<uint64_t> first_packet = std::nullopt,
                                const viona::RxFrame* frames = nullptr, size_t nframes = 0);
+  // The same, into |out| (whose old contents are dropped): the pending
+  // buffer and |out| trade places, so both keep their slots. The recorder's
+  // per-batch path.
+  void take_into(EventBatch* out, uint64_t op_seq, std::optional<uint64_t> first_packet = std::nullopt,
+                 const viona::RxFrame* frames = nullptr, size_t nframes = 0);
   // A TX packet of head |cookie| on |ring| reached the backend as packet
   // |packet_seq|: its pending chain, used entry and probes (everything on
   // that ring since its chain was popped) belong to it.
@@ -83,12 +118,26 @@ class EventLog : public viona::ProbeListener {
   void on_rx_frame(const viona::Ring& ring, const uint8_t* frame) override;
 
  private:
-  void push(TraceEvent&& ev);
-  std::vector<TraceEvent> pending_;
+  // A chain the device is writing into, and the digest of what it wrote.
+  struct OpenDigest {
+    uint16_t ring;
+    uint16_t cookie;
+    TraceDigester d;
+  };
+  // A fresh pending slot of |kind|, its seq assigned (op seq 0 until take).
+  TraceEvent& push(EventKind kind);
+  void stamp(uint64_t op_seq, std::optional<uint64_t> first_packet, const viona::RxFrame* frames, size_t nframes);
+  OpenDigest* find_digest(uint16_t ring, uint16_t cookie);
+
+  EventBatch pending_;
   std::vector<const uint8_t*> frame_of_;  // per pending event: its RX frame's bytes, or null
   const uint8_t* cur_frame_ = nullptr;
   uint64_t next_seq_ = 1;
-  std::map<std::pair<uint16_t, uint16_t>, TraceDigester> digests_;  // (ring, cookie)
+  // Open chains: a handful at a time (one, or a merged frame's few), so a
+  // linear scan from the last one used beats a map and allocates nothing.
+  std::vector<OpenDigest> digests_;
+  size_t last_digest_ = 0;
+  std::vector<std::pair<const uint8_t*, size_t>> frame_index_;  // take's scratch: (frame bytes, k), sorted
 };
 
 }  // namespace viona_rr

@@ -83,7 +83,7 @@ bool record_session(const RecordSpec& a, RecordSummary* sum, std::string* errp) 
 
   // The recorder outlives the VM: tearing the VM down deletes the link,
   // which the device reports to its observer.
-  Recorder rec(w.get());
+  Recorder rec(w.get(), a.writer_thread ? RecorderMode::writer_thread : RecorderMode::inline_writer);
   Registry reg;
   reg.add_link("pcap0", be.get());
   Vm vm(&reg, DeviceModeKind::stepping, mode);

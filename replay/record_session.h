@@ -42,6 +42,9 @@ struct RecordSpec {
   std::string iface;                     // a live interface instead of |pcap|
   uint64_t count = 0;                    // frames taken from the source (0 = all; needed with |iface|)
   unsigned capture_timeout = 0;          // seconds to wait for |count| live frames (0 = forever)
+  // Rows go to the trace from a writer thread (RecorderMode::writer_thread);
+  // the trace is the same either way.
+  bool writer_thread = false;
 };
 
 // Final counters of one mapped ring.
