@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdarg>
 #include <cstdio>
 #include <cstring>
 
@@ -83,6 +84,14 @@ VhostUserServer::~VhostUserServer() {
   close_fd(&slave_fd_);
   close_fd(&fd_);
   unmap_all();
+}
+
+void VhostUserServer::note(const char* fmt, ...) {
+  if (opts_.log == nullptr) return;
+  va_list ap;
+  va_start(ap, fmt);
+  std::vfprintf(opts_.log, fmt, ap);
+  va_end(ap);
 }
 
 void VhostUserServer::close_fd(int* fd) {
@@ -184,7 +193,7 @@ bool VhostUserServer::read_message(VhostUserHeader* h, std::vector<uint8_t>* pay
       if (got == 0 && n == 0) {
         *kind = VhostServeKind::closed;
       } else {
-        std::fprintf(stderr, "vhost-user: short header (%zu of %zu bytes)\n", got, sizeof hdr);
+        note("vhost-user: short header (%zu of %zu bytes)\n", got, sizeof hdr);
         stats_.rejected++;
         *kind = VhostServeKind::error;
       }
@@ -195,7 +204,7 @@ bool VhostUserServer::read_message(VhostUserHeader* h, std::vector<uint8_t>* pay
   std::memcpy(h, hdr, sizeof hdr);
   if (h->size > kVhostUserMaxPayload) {
     // The stream cannot be trusted past a size this large: drop it.
-    std::fprintf(stderr, "vhost-user: %s: payload of %u bytes is too large\n", vhost_user_request_name(h->request),
+    note("vhost-user: %s: payload of %u bytes is too large\n", vhost_user_request_name(h->request),
                  h->size);
     stats_.rejected++;
     *kind = VhostServeKind::error;
@@ -207,7 +216,7 @@ bool VhostUserServer::read_message(VhostUserHeader* h, std::vector<uint8_t>* pay
     ssize_t n = ::recv(fd_, payload->data() + pgot, h->size - pgot, 0);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
-      std::fprintf(stderr, "vhost-user: %s: payload cut short (%zu of %u bytes)\n",
+      note("vhost-user: %s: payload cut short (%zu of %u bytes)\n",
                    vhost_user_request_name(h->request), pgot, h->size);
       stats_.rejected++;
       *kind = VhostServeKind::error;
@@ -235,7 +244,7 @@ void VhostUserServer::reply(const VhostUserHeader& h, const void* payload, uint3
 }
 
 void VhostUserServer::reject(const VhostUserHeader& h, const char* why) {
-  std::fprintf(stderr, "vhost-user: %s (%u): rejected: %s\n", vhost_user_request_name(h.request), h.request, why);
+  note("vhost-user: %s (%u): rejected: %s\n", vhost_user_request_name(h.request), h.request, why);
   stats_.rejected++;
   if ((h.flags & VHOST_USER_NEED_REPLY) != 0 && (proto_features_ & VHOST_USER_PROTOCOL_F_REPLY_ACK) != 0) {
     const uint64_t nack = 1;
@@ -280,7 +289,7 @@ VhostServeKind VhostUserServer::poll_once(int timeout_ms) {
 
 void VhostUserServer::handle(const VhostUserHeader& h, const std::vector<uint8_t>& p, std::vector<int>& fds) {
   if (opts_.verbose) {
-    std::fprintf(stderr, "vhost-user: %s size %u flags %#x fds %zu\n", vhost_user_request_name(h.request), h.size,
+    note("vhost-user: %s size %u flags %#x fds %zu\n", vhost_user_request_name(h.request), h.size,
                  h.flags, fds.size());
   }
   if ((h.flags & VHOST_USER_VERSION_MASK) != VHOST_USER_VERSION) return reject(h, "protocol version is not 1");
@@ -442,7 +451,7 @@ bool VhostUserServer::set_mem_table(const std::vector<uint8_t>& p, std::vector<i
     return false;
   }
   if (fds.size() < mh.nregions) {
-    std::fprintf(stderr, "vhost-user: SET_MEM_TABLE: %u regions, %zu fds\n", mh.nregions, fds.size());
+    note("vhost-user: SET_MEM_TABLE: %u regions, %zu fds\n", mh.nregions, fds.size());
     return false;
   }
   std::vector<VhostMemoryRegion> regs(mh.nregions);
@@ -454,7 +463,7 @@ bool VhostUserServer::set_mem_table(const std::vector<uint8_t>& p, std::vector<i
     for (size_t k = 0; same && k < regs.size(); k++) {
       same = std::memcmp(&maps_[k].reg, &regs[k], sizeof regs[k]) == 0;
     }
-    if (!same) std::fprintf(stderr, "vhost-user: SET_MEM_TABLE: a changed table is not supported; kept the first\n");
+    if (!same) note("vhost-user: SET_MEM_TABLE: a changed table is not supported; kept the first\n");
     return same;
   }
   auto mem = std::make_unique<viona::GuestMemory>(opts_.memory);
@@ -472,7 +481,7 @@ bool VhostUserServer::set_mem_table(const std::vector<uint8_t>& p, std::vector<i
     }
     void* base = ::mmap(nullptr, m.len, PROT_READ | PROT_WRITE, MAP_SHARED, fds[k], 0);
     if (base == MAP_FAILED) {
-      std::fprintf(stderr, "vhost-user: mmap region %zu: %s\n", k, std::strerror(errno));
+      note("vhost-user: mmap region %zu: %s\n", k, std::strerror(errno));
       ok = false;
       break;
     }
@@ -506,7 +515,7 @@ bool VhostUserServer::set_mem_table(const std::vector<uint8_t>& p, std::vector<i
   if (ready_hook_) ready_hook_(*dev_, mirror_.get());
   vioc_create_t c{linkid, vmfd};
   if (dev_->ioctl(VNA_IOC_CREATE, reinterpret_cast<intptr_t>(&c)) < 0) {
-    std::fprintf(stderr, "vhost-user: VNA_IOC_CREATE failed\n");
+    note("vhost-user: VNA_IOC_CREATE failed\n");
     return false;
   }
   dev_->with_link([&](viona::Link* l) {
@@ -522,7 +531,7 @@ void VhostUserServer::apply_features() {
   if (!dev_ || !features_set_) return;
   uint64_t f = features_ & ~VHOST_USER_F_PROTOCOL_FEATURES;
   if (dev_->ioctl(VNA_IOC_SET_FEATURES, reinterpret_cast<intptr_t>(&f)) < 0) {
-    std::fprintf(stderr, "vhost-user: VNA_IOC_SET_FEATURES %#llx failed\n", static_cast<unsigned long long>(f));
+    note("vhost-user: VNA_IOC_SET_FEATURES %#llx failed\n", static_cast<unsigned long long>(f));
   }
 }
 
@@ -543,7 +552,7 @@ void VhostUserServer::maybe_start(uint16_t i) {
     rc = dev_->ioctl(VNA_IOC_RING_SET_STATE, reinterpret_cast<intptr_t>(&st));
   }
   if (rc < 0) {
-    std::fprintf(stderr, "vhost-user: ring %u: init failed (%d): desc %#llx avail %#llx used %#llx\n", i, -rc,
+    note("vhost-user: ring %u: init failed (%d): desc %#llx avail %#llx used %#llx\n", i, -rc,
                  static_cast<unsigned long long>(v.desc), static_cast<unsigned long long>(v.avail),
                  static_cast<unsigned long long>(v.used));
     return;

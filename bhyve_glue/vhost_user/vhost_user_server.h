@@ -4,6 +4,7 @@
 #define BHYVE_GLUE_VHOST_USER_VHOST_USER_SERVER_H_
 
 #include <array>
+#include <cstdio>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -80,7 +81,8 @@ class VhostUserServer {
     viona::MemoryMode memory = viona::MemoryMode::paged;
     viona::Quirks quirks;
     bool offer_version_1 = true;  // needed by a modern (non-legacy) virtio-pci device
-    bool verbose = false;         // one line per request on stderr
+    bool verbose = false;         // one line per request on the log
+    FILE* log = stderr;           // rejections and failures; nullptr = silent
   };
   // |backend| answers TX and feeds RX; it must outlive the server.
   VhostUserServer(Backend* backend, const Options& opts);
@@ -146,6 +148,7 @@ class VhostUserServer {
   void mirror_copy(uint64_t gpa, uint64_t len, bool diff);
   void unmap_all();
   void close_fd(int* fd);
+  void note(const char* fmt, ...) __attribute__((format(printf, 2, 3)));
 
   Backend* backend_;
   Options opts_;
