@@ -114,7 +114,7 @@
 //
 // digests(seq INTEGER PRIMARY KEY)                 bytes the device wrote into a chain
 //   op_seq u64, ring u16, cookie u16, used_idx u16 (unmasked, of its used entry),
-//   digest u64 (trace_digest, FNV-1a-64, seed 0, over the bytes in chain order),
+//   digest u64 (trace_digest, XXH64, seed 0, over the bytes in write order),
 //   nbytes u64
 //
 // interrupts(seq INTEGER PRIMARY KEY)              every interrupt decision

@@ -2,9 +2,11 @@
 // trace_records.cpp: stored-enum translations, record dumps and the trace digest.
 #include "replay/trace_records.h"
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdarg>
 #include <cstdio>
+#include <cstring>
 
 #include "viona/ring.h"
 
@@ -708,25 +710,107 @@ bool TraceInterrupt::operator==(const TraceInterrupt& o) const {
 // --- digest -------------------------------------------------------------------------
 
 namespace {
-constexpr uint64_t kFnvOffsetBasis = 0xcbf29ce484222325ull;
-constexpr uint64_t kFnvPrime = 0x100000001b3ull;
-}  // namespace
+constexpr uint64_t kP1 = 0x9e3779b185ebca87ull;
+constexpr uint64_t kP2 = 0xc2b2ae3d27d4eb4full;
+constexpr uint64_t kP3 = 0x165667b19e3779f9ull;
+constexpr uint64_t kP4 = 0x85ebca77c2b2ae63ull;
+constexpr uint64_t kP5 = 0x27d4eb2f165667c5ull;
 
-uint64_t trace_digest(const uint8_t* data, size_t len, uint64_t seed) {
-  uint64_t h = kFnvOffsetBasis ^ seed;
-  for (size_t i = 0; i < len; i++) {
-    h ^= data[i];
-    h *= kFnvPrime;
+inline uint64_t rotl(uint64_t x, unsigned r) { return (x << r) | (x >> (64 - r)); }
+
+// Little-endian loads assembled from bytes: defined on any host; compilers
+// turn the pattern into one load on little-endian machines.
+inline uint64_t load64(const uint8_t* p) {
+  return uint64_t(p[0]) | uint64_t(p[1]) << 8 | uint64_t(p[2]) << 16 | uint64_t(p[3]) << 24 |
+         uint64_t(p[4]) << 32 | uint64_t(p[5]) << 40 | uint64_t(p[6]) << 48 | uint64_t(p[7]) << 56;
+}
+inline uint64_t load32(const uint8_t* p) {
+  return uint64_t(p[0]) | uint64_t(p[1]) << 8 | uint64_t(p[2]) << 16 | uint64_t(p[3]) << 24;
+}
+
+inline uint64_t lane_round(uint64_t acc, uint64_t in) { return rotl(acc + in * kP2, 31) * kP1; }
+inline uint64_t merge_lane(uint64_t h, uint64_t v) { return (h ^ lane_round(0, v)) * kP1 + kP4; }
+
+// Feeds |nblocks| 32-byte blocks at |p| into the four lanes.
+inline void blocks(uint64_t* v, const uint8_t* p, size_t nblocks) {
+  uint64_t a = v[0], b = v[1], c = v[2], d = v[3];
+  for (size_t i = 0; i < nblocks; i++, p += 32) {
+    a = lane_round(a, load64(p));
+    b = lane_round(b, load64(p + 8));
+    c = lane_round(c, load64(p + 16));
+    d = lane_round(d, load64(p + 24));
   }
+  v[0] = a;
+  v[1] = b;
+  v[2] = c;
+  v[3] = d;
+}
+
+// The tail (< 32 bytes) and the avalanche. |v| is null when fewer than 32
+// bytes were digested in all (no block ran).
+uint64_t finish(const uint64_t* v, uint64_t seed, uint64_t total, const uint8_t* p, size_t n) {
+  uint64_t h;
+  if (v != nullptr) {
+    h = rotl(v[0], 1) + rotl(v[1], 7) + rotl(v[2], 12) + rotl(v[3], 18);
+    for (int k = 0; k < 4; k++) h = merge_lane(h, v[k]);
+  } else {
+    h = seed + kP5;
+  }
+  h += total;
+  for (; n >= 8; n -= 8, p += 8) h = rotl(h ^ lane_round(0, load64(p)), 27) * kP1 + kP4;
+  if (n >= 4) {
+    h = rotl(h ^ (load32(p) * kP1), 23) * kP2 + kP3;
+    n -= 4;
+    p += 4;
+  }
+  for (; n > 0; n--, p++) h = rotl(h ^ (*p * kP5), 11) * kP1;
+  h ^= h >> 33;
+  h *= kP2;
+  h ^= h >> 29;
+  h *= kP3;
+  h ^= h >> 32;
   return h;
 }
 
-TraceDigester::TraceDigester(uint64_t seed) : h_(kFnvOffsetBasis ^ seed) {}
+void init_lanes(uint64_t* v, uint64_t seed) {
+  v[0] = seed + kP1 + kP2;
+  v[1] = seed + kP2;
+  v[2] = seed;
+  v[3] = seed - kP1;
+}
+}  // namespace
+
+uint64_t trace_digest(const uint8_t* data, size_t len, uint64_t seed) {
+  if (len < 32) return finish(nullptr, seed, len, data, len);
+  uint64_t v[4];
+  init_lanes(v, seed);
+  blocks(v, data, len / 32);
+  return finish(v, seed, len, data + (len & ~size_t{31}), len & 31);
+}
+
+TraceDigester::TraceDigester(uint64_t seed) : seed_(seed) { init_lanes(v_, seed); }
 
 void TraceDigester::update(const uint8_t* data, size_t len) {
-  // Continue from the running state: undo the basis fold trace_digest applies.
-  h_ = trace_digest(data, len, h_ ^ kFnvOffsetBasis);
+  if (len == 0) return;
   n_ += len;
+  if (nbuf_ != 0) {
+    // Complete the buffered block first, so the blocks are the same 32-byte
+    // runs of the concatenation whatever the piece boundaries were.
+    const size_t take = std::min(len, sizeof buf_ - nbuf_);
+    std::memcpy(buf_ + nbuf_, data, take);
+    nbuf_ += take;
+    data += take;
+    len -= take;
+    if (nbuf_ < sizeof buf_) return;
+    blocks(v_, buf_, 1);
+    nbuf_ = 0;
+  }
+  blocks(v_, data, len / 32);
+  const size_t rest = len & 31;
+  if (rest != 0) std::memcpy(buf_, data + (len - rest), rest);
+  nbuf_ = rest;
 }
+
+uint64_t TraceDigester::value() const { return finish(n_ >= 32 ? v_ : nullptr, seed_, n_, buf_, nbuf_); }
 
 }  // namespace viona_rr

@@ -492,19 +492,51 @@ TEST_CASE("fault injection: failing the Nth write ends cleanly") {
   CHECK(n > 20);  // the sample needs many writes; each was failed once
 }
 
-TEST_CASE("trace_digest is FNV-1a-64 and chains across pieces") {
+// Reference values computed once by an independent Python XXH64 (written
+// from the xxHash spec; it reproduces the published "", "a" and "abc" values).
+TEST_CASE("trace_digest is XXH64 and chains across pieces") {
   const uint8_t a[] = {'a'};
   const uint8_t foobar[] = {'f', 'o', 'o', 'b', 'a', 'r'};
-  CHECK(trace_digest(nullptr, 0, 0) == 0xcbf29ce484222325ull);
-  CHECK(trace_digest(a, 1, 0) == 0xaf63dc4c8601ec8cull);
-  CHECK(trace_digest(foobar, 6, 0) == 0x85944171f73967e8ull);
-  CHECK(trace_digest(foobar, 6, 1) != trace_digest(foobar, 6, 0));
+  CHECK(trace_digest(nullptr, 0, 0) == 0xef46db3751d8e999ull);
+  CHECK(trace_digest(a, 1, 0) == 0xd24ec4f1a98c6e5bull);
+  CHECK(trace_digest(foobar, 6, 0) == 0xa2aa05ed9085aaf9ull);
+  CHECK(trace_digest(foobar, 6, 1) == 0xf83230d70d4ca00eull);
+  std::vector<uint8_t> r100(100), r1536(1536);
+  for (size_t i = 0; i < r100.size(); i++) r100[i] = static_cast<uint8_t>(i);
+  for (size_t i = 0; i < r1536.size(); i++) r1536[i] = static_cast<uint8_t>(i);
+  CHECK(trace_digest(r100.data(), r100.size(), 0) == 0x6ac1e58032166597ull);
+  CHECK(trace_digest(r100.data(), r100.size(), ~0ull) == 0x09a991a091c9f6d7ull);
+  CHECK(trace_digest(r1536.data(), r1536.size(), 0) == 0x860b8d8edbc65915ull);
+
   TraceDigester d;
+  CHECK(d.value() == 0xef46db3751d8e999ull);
   d.update(foobar, 2);
   d.update(foobar + 2, 0);
   d.update(foobar + 2, 4);
-  CHECK(d.value() == 0x85944171f73967e8ull);
+  CHECK(d.value() == 0xa2aa05ed9085aaf9ull);
   CHECK(d.nbytes() == 6);
+
+  // Every split of 100 bytes into three pieces (blocks straddling piece
+  // boundaries, pieces inside one block, empty pieces) equals the whole.
+  for (size_t i = 0; i <= r100.size(); i += 3) {
+    for (size_t j = i; j <= r100.size(); j += 5) {
+      TraceDigester p;
+      p.update(r100.data(), i);
+      p.update(r100.data() + i, j - i);
+      p.update(r100.data() + j, r100.size() - j);
+      REQUIRE(p.value() == 0x6ac1e58032166597ull);
+      REQUIRE(p.nbytes() == 100);
+    }
+  }
+  // The RX path's pieces: a 12-byte header, then a frame split by a page.
+  TraceDigester rx;
+  rx.update(r1536.data(), 12);
+  rx.update(r1536.data() + 12, 500);
+  rx.update(r1536.data() + 512, 1024);
+  CHECK(rx.value() == 0x860b8d8edbc65915ull);
+  TraceDigester seeded(~0ull);
+  for (size_t k = 0; k < r100.size(); k++) seeded.update(&r100[k], 1);
+  CHECK(seeded.value() == 0x09a991a091c9f6d7ull);
 }
 
 TEST_CASE("stored enums translate both ways and reject unknown values") {
