@@ -14,6 +14,7 @@
 
 #include "replay/trace_reader.h"
 #include "replay/trace_writer.h"
+#include "tests/support/killed_child.h"
 #include "tests/support/guest_fixture.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/trace_scenario.h"
@@ -119,35 +120,27 @@ TEST_CASE("writer thread: after flush() returns everything before it survives SI
   TempDir dir;
   const std::string path = dir.file("kill.trace");
   constexpr uint64_t kFlushed = 2500;  // two full blocks and a partial one
-  fflush(nullptr);
-  pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
+  const int status = viona::test::run_killed_child([&]() {
     TraceError e;
     TraceWriterOptions opts;
     opts.batch_records = 100000;  // nothing commits by itself
     auto w = TraceWriter::open(path, opts, &e);
-    if (!w) _exit(2);
+    if (!w) return 2;
     viona::test::GuestFixture g;
-    {
-      Recorder rec(w.get(), RecorderMode::writer_thread);
-      rec.watch_memory(g.mem);
-      for (uint64_t k = 1; k <= kFlushed; k++) {
-        const std::vector<uint8_t> b = blob_of(k);
-        if (!g.mem.write(viona::test::GuestFixture::kBase + 8 * (k % 4096), b.data(), b.size())) _exit(3);
-      }
-      rec.flush();
-      if (!rec.error().ok()) _exit(4);
-      for (uint64_t k = kFlushed + 1; k <= kFlushed + 10; k++) {
-        const std::vector<uint8_t> b = blob_of(k);
-        if (!g.mem.write(viona::test::GuestFixture::kBase, b.data(), b.size())) _exit(5);
-      }
-      kill(getpid(), SIGKILL);
+    Recorder rec(w.get(), RecorderMode::writer_thread);
+    rec.watch_memory(g.mem);
+    for (uint64_t k = 1; k <= kFlushed; k++) {
+      const std::vector<uint8_t> b = blob_of(k);
+      if (!g.mem.write(viona::test::GuestFixture::kBase + 8 * (k % 4096), b.data(), b.size())) return 3;
     }
-    _exit(6);
-  }
-  int status = 0;
-  REQUIRE(waitpid(pid, &status, 0) == pid);
+    rec.flush();
+    if (!rec.error().ok()) return 4;
+    for (uint64_t k = kFlushed + 1; k <= kFlushed + 10; k++) {
+      const std::vector<uint8_t> b = blob_of(k);
+      if (!g.mem.write(viona::test::GuestFixture::kBase, b.data(), b.size())) return 5;
+    }
+    viona::test::sigkill_self();  // with the batch (and writer thread) still live
+  });
   REQUIRE(WIFSIGNALED(status));
   CHECK(WTERMSIG(status) == SIGKILL);
   TraceError err;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "replay/trace_format.h"
+#include "tests/support/killed_child.h"
 #include "tests/support/temp_dir.h"
 #include "replay/trace_reader.h"
 
@@ -377,27 +378,21 @@ TEST_CASE("a recorder killed by SIGKILL after flush leaves exactly the flushed p
   TempDir dir;
   std::string path = dir.file("kill.trace");
   constexpr uint64_t kFlushed = 25;
-  fflush(nullptr);
-  pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
+  const int status = viona::test::run_killed_child([&]() {
     TraceError e;
     TraceWriterOptions opts;
     opts.batch_records = 1000;  // nothing commits by itself
     auto w = TraceWriter::open(path, opts, &e);
-    if (!w) _exit(2);
+    if (!w) return 2;
     for (uint64_t seq = 1; seq <= kFlushed; seq++) {
-      if (!w->add_packet(numbered_packet(seq)).ok()) _exit(3);
+      if (!w->add_packet(numbered_packet(seq)).ok()) return 3;
     }
-    if (!w->flush().ok()) _exit(4);
+    if (!w->flush().ok()) return 4;
     for (uint64_t seq = kFlushed + 1; seq <= kFlushed + 10; seq++) {
-      if (!w->add_packet(numbered_packet(seq)).ok()) _exit(5);
+      if (!w->add_packet(numbered_packet(seq)).ok()) return 5;
     }
-    kill(getpid(), SIGKILL);
-    _exit(6);
-  }
-  int status = 0;
-  REQUIRE(waitpid(pid, &status, 0) == pid);
+    viona::test::sigkill_self();  // with the batch still open
+  });
   REQUIRE(WIFSIGNALED(status));
   CHECK(WTERMSIG(status) == SIGKILL);
   CHECK(exists(path + "-wal"));  // the committed data is in the WAL
