@@ -109,8 +109,13 @@
 // counter_snapshots(seq INTEGER PRIMARY KEY)       op_seq u64, ring u16
 // counters(snapshot_seq, name, PRIMARY KEY(snapshot_seq, name))
 //   snapshot_seq must name a counter_snapshots row; name must be "rs_<counters.inc
-//   name>" or vts_packets/vts_bytes/vts_errors/vts_drops; value u64. A counter
-//   missing from a snapshot reads as 0 (a trace older than the counter).
+//   name>" or vts_packets/vts_bytes/vts_errors/vts_drops; value u64.
+//   Format 2: a snapshot holds a row only for each counter whose value differs
+//   from the same ring's previous snapshot (from 0 in the ring's first one);
+//   a counter without a row keeps its previous value. A steady RX batch
+//   writes two rows (vts_packets, vts_bytes) instead of 34.
+//   Format 1: every snapshot lists every counter; a missing one reads as 0
+//   (a trace older than the counter). Readers of format 2 read both.
 //
 // digests(seq INTEGER PRIMARY KEY)                 bytes the device wrote into a chain
 //   op_seq u64, ring u16, cookie u16, used_idx u16 (unmasked, of its used entry),
@@ -130,6 +135,9 @@
 //                      (chains popped for it), used_entries, used_bytes (sum of
 //                      used.len), probes (comma-separated names in seq order)
 // counters_over_time   snapshot seq, op_seq, op kind name, ring, counter name, value
+//                      (format 2: one row per change, not per counter)
+// counters_final       ring, counter name, value: each counter's last value
+//                      (counters that never left 0 are absent)
 // chain_pieces_view    chain seq, op_seq, ring, avail_idx, cookie, total_len,
 //                      packet_seq, piece pos, gpa, len, write
 // ops_named            ops with the kind's name
@@ -149,7 +157,14 @@ namespace viona_rr {
 // together with this schema comment, the man page and the pinned test
 // (tests/replay/trace_writer_test.cpp), and keep a golden trace of the old
 // version in traces/.
-constexpr int64_t kTraceFormatVersion = 1;
+//
+// History:
+//   1  first format.
+//   2  counters rows hold changes only (see the counters table above); a
+//      format 1 reader would read an unchanged counter as 0. Writers set
+//      required_reader_version = 2. The trace library's format 1 traces are
+//      the golden files of version 1.
+constexpr int64_t kTraceFormatVersion = 2;
 
 // PRAGMA application_id: "VNRR" (viona record/replay), big-endian in the header.
 constexpr int32_t kTraceApplicationId = 0x564e5252;
@@ -281,6 +296,12 @@ CREATE VIEW counters_over_time AS
   JOIN counters c ON c.snapshot_seq = s.seq
   LEFT JOIN ops o ON o.seq = s.op_seq
   LEFT JOIN op_kinds k ON k.kind = o.kind;
+CREATE VIEW counters_final AS
+  SELECT ring, name, value FROM (
+    SELECT s.ring AS ring, c.name AS name, c.value AS value,
+           row_number() OVER (PARTITION BY s.ring, c.name ORDER BY s.seq DESC) AS latest
+    FROM counter_snapshots s JOIN counters c ON c.snapshot_seq = s.seq)
+  WHERE latest = 1;
 CREATE VIEW chain_pieces_view AS
   SELECT c.seq AS seq, c.op_seq AS op_seq, c.ring AS ring, c.avail_idx AS avail_idx,
          c.cookie AS cookie, c.total_len AS total_len, c.packet_seq AS packet_seq,

@@ -730,44 +730,70 @@ TraceError TraceReader::each_counters(const std::function<bool(const TraceCounte
     }
     if (rc != SQLITE_DONE) return sqlite_error("table counters");
   }
-  Stmt snaps, vals;
-  if (sqlite3_prepare_v2(db_, "SELECT seq, op_seq, ring FROM counter_snapshots ORDER BY seq", -1, snaps.out(),
-                         nullptr) != SQLITE_OK) {
+  // One pass over snapshots left-joined with their counter rows, in seq
+  // order. Format 1 lists every counter in every snapshot (a missing one
+  // reads as 0); format 2 lists only those that changed since the ring's
+  // previous snapshot, so the others carry over from it.
+  Stmt st;
+  if (sqlite3_prepare_v2(db_, "SELECT s.seq, s.op_seq, s.ring, c.name, c.value FROM counter_snapshots s"
+                              " LEFT JOIN counters c ON c.snapshot_seq = s.seq ORDER BY s.seq, c.name",
+                         -1, st.out(), nullptr) != SQLITE_OK) {
     return sqlite_error("table counter_snapshots");
   }
-  if (sqlite3_prepare_v2(db_, "SELECT name, value FROM counters WHERE snapshot_seq = ?1 ORDER BY name", -1,
-                         vals.out(), nullptr) != SQLITE_OK) {
-    return sqlite_error("table counters");
-  }
-  RowCheck c(path_, "counter_snapshots", snaps.get());
-  RowCheck cv(path_, "counters", vals.get());
-  int rc;
-  while ((rc = sqlite3_step(snaps.get())) == SQLITE_ROW) {
-    TraceCounterSnapshot s;
-    c.set_row(seq_row(snaps.get()));
-    c.u(0, kU64, &s.seq);
-    c.u(1, kU64, &s.op_seq);
-    c.u(2, kU16, &s.ring);
-    if (!c.ok()) return c.error();
-    sqlite3_reset(vals.get());
-    sqlite3_bind_int64(vals.get(), 1, static_cast<int64_t>(s.seq));
-    int vrc;
-    while ((vrc = sqlite3_step(vals.get())) == SQLITE_ROW) {
-      std::string name;
-      uint64_t value = 0;
-      const unsigned char* raw = sqlite3_column_text(vals.get(), 0);
-      cv.set_row("snapshot_seq=" + std::to_string(s.seq) + " name='" +
-                 (raw ? reinterpret_cast<const char*>(raw) : "") + "'");
-      cv.text(0, &name);
-      cv.u(1, kU64, &value);
-      cv.rule(!cv.ok() || s.set_named(name, value), "name", "an rs_* counter of viona/counters.inc or vts_*",
-              "'" + name + "'");
-      if (!cv.ok()) return cv.error();
+  const bool carry = user_version_ >= 2;
+  std::vector<std::pair<uint16_t, TraceCounterSnapshot>> last;  // per ring, format 2
+  RowCheck c(path_, "counter_snapshots", st.get());
+  RowCheck cv(path_, "counters", st.get());
+  TraceCounterSnapshot s;
+  bool have = false;  // |s| holds a snapshot not yet handed to |fn|
+  auto finish = [&]() {
+    have = false;
+    if (carry) {
+      for (auto& [ring, snap] : last) {
+        if (ring == s.ring) {
+          snap = s;
+          return fn(s);
+        }
+      }
+      last.emplace_back(s.ring, s);
     }
-    if (vrc != SQLITE_DONE) return sqlite_error("table counters");
-    if (!fn(s)) return TraceError{};
+    return fn(s);
+  };
+  int rc;
+  while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
+    const uint64_t seq = static_cast<uint64_t>(sqlite3_column_int64(st.get(), 0));
+    if (!have || seq != s.seq) {
+      if (have && !finish()) return TraceError{};
+      s = TraceCounterSnapshot{};
+      c.set_row(seq_row(st.get()));
+      c.u(0, kU64, &s.seq);
+      c.u(1, kU64, &s.op_seq);
+      c.u(2, kU16, &s.ring);
+      if (!c.ok()) return c.error();
+      if (carry) {
+        for (const auto& [ring, snap] : last) {
+          if (ring == s.ring) {
+            s.rs = snap.rs;
+            s.vts = snap.vts;
+          }
+        }
+      }
+      have = true;
+    }
+    if (sqlite3_column_type(st.get(), 3) == SQLITE_NULL) continue;  // a snapshot with no counter rows
+    std::string name;
+    uint64_t value = 0;
+    const unsigned char* raw = sqlite3_column_text(st.get(), 3);
+    cv.set_row("snapshot_seq=" + std::to_string(s.seq) + " name='" + (raw ? reinterpret_cast<const char*>(raw) : "") +
+               "'");
+    cv.text(3, &name);
+    cv.u(4, kU64, &value);
+    cv.rule(!cv.ok() || s.set_named(name, value), "name", "an rs_* counter of viona/counters.inc or vts_*",
+            "'" + name + "'");
+    if (!cv.ok()) return cv.error();
   }
   if (rc != SQLITE_DONE) return sqlite_error("table counter_snapshots");
+  if (have) (void)finish();
   return TraceError{};
 }
 

@@ -593,17 +593,39 @@ bool TraceProbe::operator==(const TraceProbe& o) const {
 
 // --- TraceCounterSnapshot ---------------------------------------------------------
 
+const size_t TraceCounterSnapshot::kCount = viona::kRsCounterCount + 4;
+
+const char* TraceCounterSnapshot::name_of(size_t i) {
+  // "rs_" + the counters.inc name, built once; the vts_* four follow.
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> v;
+    for (size_t k = 0; k < viona::kRsCounterCount; k++) {
+      v.push_back(std::string("rs_") + viona::rs_counter_name(static_cast<viona::RsCounter>(k)));
+    }
+    for (const char* n : {"vts_packets", "vts_bytes", "vts_errors", "vts_drops"}) v.emplace_back(n);
+    return v;
+  }();
+  return names.at(i).c_str();
+}
+
+uint64_t TraceCounterSnapshot::value_of(size_t i) const {
+  if (i < viona::kRsCounterCount) return rs.at(static_cast<viona::RsCounter>(i));
+  switch (i - viona::kRsCounterCount) {
+    case 0:
+      return vts.vts_packets;
+    case 1:
+      return vts.vts_bytes;
+    case 2:
+      return vts.vts_errors;
+    default:
+      return vts.vts_drops;
+  }
+}
+
 std::vector<std::pair<std::string, uint64_t>> TraceCounterSnapshot::named() const {
   std::vector<std::pair<std::string, uint64_t>> v;
-  v.reserve(viona::kRsCounterCount + 4);
-  for (size_t i = 0; i < viona::kRsCounterCount; i++) {
-    auto c = static_cast<viona::RsCounter>(i);
-    v.emplace_back(std::string("rs_") + viona::rs_counter_name(c), rs.at(c));
-  }
-  v.emplace_back("vts_packets", vts.vts_packets);
-  v.emplace_back("vts_bytes", vts.vts_bytes);
-  v.emplace_back("vts_errors", vts.vts_errors);
-  v.emplace_back("vts_drops", vts.vts_drops);
+  v.reserve(kCount);
+  for (size_t i = 0; i < kCount; i++) v.emplace_back(name_of(i), value_of(i));
   return v;
 }
 

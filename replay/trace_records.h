@@ -274,6 +274,11 @@ struct TraceCounterSnapshot {
   viona::TransferStats vts;
   // ("rs_ndesc_too_high", v), ..., ("vts_packets", v), ... in counters.inc order.
   std::vector<std::pair<std::string, uint64_t>> named() const;
+  // The same without allocating: counter |i| (0 <= i < kCount, named()
+  // order) is called name_of(i) and has value_of(i).
+  static const size_t kCount;
+  static const char* name_of(size_t i);
+  uint64_t value_of(size_t i) const;
   // Sets the counter called |name| ("rs_*" or "vts_*"); false if unknown.
   bool set_named(const std::string& name, uint64_t value);
   std::string dump() const;

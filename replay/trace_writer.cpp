@@ -477,13 +477,27 @@ TraceError TraceWriter::add_counters(const TraceCounterSnapshot& c) {
   sqlite3_bind_int64(s, 2, as_i64(c.op_seq));
   sqlite3_bind_int64(s, 3, c.ring);
   if (!(e = step(s, "counter_snapshots")).ok()) return e;
-  for (const auto& [name, value] : c.named()) {
+  // Format 2: only the counters that differ from this ring's previous
+  // snapshot (from zero in its first). A steady RX batch moves two.
+  TraceCounterSnapshot* prev = nullptr;
+  for (auto& [ring, snap] : last_counters_) {
+    if (ring == c.ring) prev = &snap;
+  }
+  if (prev == nullptr) {
+    last_counters_.emplace_back(c.ring, TraceCounterSnapshot{});
+    prev = &last_counters_.back().second;
+  }
+  for (size_t i = 0; i < TraceCounterSnapshot::kCount; i++) {
+    const uint64_t v = c.value_of(i);
+    if (v == prev->value_of(i)) continue;
     s = st_->counter;
     sqlite3_bind_int64(s, 1, as_i64(c.seq));
-    sqlite3_bind_text(s, 2, name.data(), static_cast<int>(name.size()), SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, as_i64(value));
+    sqlite3_bind_text(s, 2, TraceCounterSnapshot::name_of(i), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, as_i64(v));
     if (!(e = step(s, "counters")).ok()) return e;
   }
+  prev->rs = c.rs;
+  prev->vts = c.vts;
   return end_record();
 }
 

@@ -27,6 +27,8 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "replay/trace_records.h"
 
@@ -40,7 +42,7 @@ struct TraceWriterOptions {
   std::string host;                  // "" = gethostname()
   int64_t created_unix_ns = 0;       // 0 = now
   uint32_t batch_records = 4096;     // commit after this many records (>= 1)
-  int64_t required_reader_version = 1;  // meta.required_reader_version
+  int64_t required_reader_version = 2;  // meta.required_reader_version (format 1 readers misread 2)
   // Test hook (SQLite-style fault injection): the |fail_nth_write|th
   // statement step of this writer from open fails as SQLITE_IOERR would.
   // 0 = never. Counts every BEGIN, insert, update and COMMIT.
@@ -104,6 +106,9 @@ class TraceWriter {
   bool closed_ = false;
   TraceError failed_;  // sticky first failure
   std::unique_ptr<Stmts> st_;
+  // Per ring, the counters of its last snapshot: add_counters writes only
+  // what changed (format 2). A handful of rings: a vector beats a map.
+  std::vector<std::pair<uint16_t, TraceCounterSnapshot>> last_counters_;
 };
 
 }  // namespace viona_rr

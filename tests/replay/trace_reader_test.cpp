@@ -98,6 +98,8 @@ void make_trace(const std::string& path, uint64_t npackets = 3, TraceWriterOptio
   TraceCounterSnapshot cs;
   cs.seq = 4;
   cs.op_seq = 2;
+  cs.rs.rs_too_short = 1;
+  cs.vts.vts_packets = 7;
   REQUIRE(w->add_counters(cs).ok());
   TraceDigest d;
   d.seq = 5;
@@ -188,7 +190,7 @@ TEST_CASE("too-new: user_version 99 names both versions") {
   damage(p, "PRAGMA user_version = 99");
   TraceError e = open_error(p);
   CHECK(e.kind == TraceErrorKind::too_new);
-  CHECK(contains(e.message, "trace format 99 is newer than this viona-rr, which reads format 1"));
+  CHECK(contains(e.message, "trace format 99 is newer than this viona-rr, which reads format 2 and older"));
   CHECK(one_line(e.message));
 }
 
@@ -199,7 +201,7 @@ TEST_CASE("corrupt: user_version 0 with our application_id") {
   damage(p, "PRAGMA user_version = 0");
   TraceError e = open_error(p);
   CHECK(e.kind == TraceErrorKind::corrupt);
-  CHECK(contains(e.message, "user_version: expected 1..1, found 0"));
+  CHECK(contains(e.message, "user_version: expected 1..2, found 0"));
 }
 
 TEST_CASE("too-new: required_reader_version 99 names both versions") {
@@ -210,7 +212,7 @@ TEST_CASE("too-new: required_reader_version 99 names both versions") {
   make_trace(p, 1, opts);
   TraceError e = open_error(p);
   CHECK(e.kind == TraceErrorKind::too_new);
-  CHECK(contains(e.message, "requires reader format 99, this viona-rr reads format 1"));
+  CHECK(contains(e.message, "requires reader format 99, this viona-rr reads format 2"));
   CHECK(one_line(e.message));
 }
 
@@ -459,8 +461,10 @@ TEST_CASE("the views answer the common questions") {
     return out;
   };
   CHECK(one("SELECT * FROM packet_outcome ORDER BY seq") == "1|rx|1514|1514|0|0|0|pkt_tx;2|rx|1514|1514|0|0|0|;");
-  CHECK(one("SELECT seq, op_kind, ring, value FROM counters_over_time WHERE name = 'rs_too_short'") ==
-        "4|ring_kick|0|0;");
+  // Format 2: only the counters that moved have rows.
+  CHECK(one("SELECT seq, op_kind, ring, name, value FROM counters_over_time ORDER BY name") ==
+        "4|ring_kick|0|rs_too_short|1;4|ring_kick|0|vts_packets|7;");
+  CHECK(one("SELECT ring, name, value FROM counters_final ORDER BY name") == "0|rs_too_short|1;0|vts_packets|7;");
   CHECK(one("SELECT seq, cookie, pos, gpa, len, write FROM chain_pieces_view") == "1|0|0|1048576|100|0;");
   CHECK(one("SELECT seq, kind, ring, blob_len FROM ops_named ORDER BY seq") == "1|mem_write|NULL|3;2|ring_kick|1|0;");
   sqlite3_close(db);

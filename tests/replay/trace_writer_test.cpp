@@ -3,6 +3,7 @@
 #include "replay/trace_writer.h"
 
 #include <doctest/doctest.h>
+#include <sqlite3.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -11,6 +12,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -199,8 +201,8 @@ TracePacket numbered_packet(uint64_t seq) {
 
 // The format version is pinned: bumping it must be a deliberate edit of
 // this test, the schema comment and the man page (STYLE.md rule 23).
-TEST_CASE("kTraceFormatVersion is 1") {
-  CHECK(kTraceFormatVersion == 1);
+TEST_CASE("kTraceFormatVersion is 2") {
+  CHECK(kTraceFormatVersion == 2);
   CHECK(kTraceApplicationId == 0x564e5252);
 }
 
@@ -219,7 +221,7 @@ TEST_CASE("trace header carries application_id and user_version; close leaves on
   std::vector<uint8_t> b = file_bytes(path);
   REQUIRE(b.size() >= 100);
   CHECK(memcmp(b.data(), "SQLite format 3", 16) == 0);
-  CHECK(be32(b, 60) == 1);            // user_version
+  CHECK(be32(b, 60) == 2);            // user_version
   CHECK(be32(b, 68) == 0x564e5252u);  // application_id
   CHECK(b[18] == 1);                  // write version: rollback journal, not WAL
   CHECK(b[19] == 1);
@@ -244,9 +246,9 @@ TEST_CASE("round trip of every record kind is exact") {
   REQUIRE(r);
   CHECK(err.kind == TraceErrorKind::ok);
   CHECK(r->complete());
-  CHECK(r->user_version() == 1);
-  CHECK(r->meta().format_version == 1);
-  CHECK(r->meta().required_reader_version == 1);
+  CHECK(r->user_version() == 2);
+  CHECK(r->meta().format_version == 2);
+  CHECK(r->meta().required_reader_version == 2);
   CHECK(r->meta().tool_version == "viona-rr test");
   CHECK(r->meta().host == "testhost");
   CHECK(r->meta().created_unix_ns == 1234567890123456789);
@@ -603,4 +605,116 @@ TEST_CASE("dump and dump_raw are single lines") {
   CHECK(s.used[1].dump_raw() ==
         "used seq=5 op_seq=2 ring=1 used_idx=65535 slot=1023 id=4294967295 len=2147483648 packet_seq=-");
   CHECK(s.interrupts[0].dump() == "interrupt 9 (op 3) ring 0 already");
+}
+
+namespace {
+// Rows of the counters table for snapshot |seq|, as "name=value;" in name order.
+std::string counter_rows(const std::string& path, uint64_t seq) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, "SELECT name, value FROM counters WHERE snapshot_seq = ?1 ORDER BY name", -1, &st,
+                             nullptr) == SQLITE_OK);
+  sqlite3_bind_int64(st, 1, static_cast<int64_t>(seq));
+  std::string out;
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    out += reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+    out += "=" + std::to_string(sqlite3_column_int64(st, 1)) + ";";
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return out;
+}
+}  // namespace
+
+TEST_CASE("format 2: a snapshot stores only the counters that changed; the reader carries the rest") {
+  TempDir dir;
+  const std::string path = dir.file("delta.trace");
+  TraceError err;
+  auto w = TraceWriter::open(path, {}, &err);
+  REQUIRE(w);
+  std::vector<TraceCounterSnapshot> want;
+  auto snap = [&](uint64_t seq, uint16_t ring, uint64_t packets, uint64_t bytes, uint64_t too_short) {
+    TraceCounterSnapshot s;
+    s.seq = seq;
+    s.op_seq = seq;
+    s.ring = ring;
+    s.vts.vts_packets = packets;
+    s.vts.vts_bytes = bytes;
+    s.rs.rs_too_short = too_short;
+    REQUIRE(w->add_counters(s).ok());
+    want.push_back(s);
+  };
+  snap(1, 0, 0, 0, 0);        // all zero: no rows
+  snap(2, 1, 0, 0, 0);        // another ring, all zero: no rows
+  snap(3, 0, 1, 60, 0);       // two moved
+  snap(4, 1, 5, 500, 0);      // ring 1 against its own previous, not ring 0's
+  snap(5, 0, 2, 120, 1);      // three moved
+  snap(6, 0, 2, 120, 1);      // nothing moved: the snapshot row alone
+  snap(7, 0, 0, 0, 1);        // a ring reset zeroes vts_*: the 0s are rows too
+  REQUIRE(w->close().ok());
+
+  CHECK(counter_rows(path, 1) == "");
+  CHECK(counter_rows(path, 2) == "");
+  CHECK(counter_rows(path, 3) == "vts_bytes=60;vts_packets=1;");
+  CHECK(counter_rows(path, 4) == "vts_bytes=500;vts_packets=5;");
+  CHECK(counter_rows(path, 5) == "rs_too_short=1;vts_bytes=120;vts_packets=2;");
+  CHECK(counter_rows(path, 6) == "");
+  CHECK(counter_rows(path, 7) == "vts_bytes=0;vts_packets=0;");
+
+  auto r = TraceReader::open(path, &err);
+  REQUIRE(r);
+  std::vector<TraceCounterSnapshot> got;
+  REQUIRE(r->read_counters(&got).ok());
+  REQUIRE(got.size() == want.size());
+  for (size_t i = 0; i < want.size(); i++) {
+    INFO("snapshot ", want[i].seq);
+    CHECK(got[i] == want[i]);
+  }
+}
+
+TEST_CASE("format 1 (the library's golden traces): every counter per snapshot, a missing one reads as 0") {
+  TempDir dir;
+  const std::string path = dir.file("v1.trace");
+  {
+    std::ifstream in("traces/corrupt-bad_idx-linux-small.trace", std::ios::binary);
+    REQUIRE(in);
+    std::ofstream out(path, std::ios::binary);
+    out << in.rdbuf();
+  }
+  TraceError err;
+  auto r = TraceReader::open(path, &err);
+  REQUIRE(r);
+  CHECK(r->user_version() == 1);
+  std::vector<TraceCounterSnapshot> snaps;
+  REQUIRE(r->read_counters(&snaps).ok());
+  REQUIRE(!snaps.empty());
+  const TraceCounterSnapshot* last0 = nullptr;
+  for (const auto& s : snaps) {
+    if (s.ring == 0) last0 = &s;
+  }
+  REQUIRE(last0 != nullptr);
+  CHECK(last0->rs.rs_bad_idx == 6);  // traces/corrupt-bad_idx-linux-small.inspect.txt
+  CHECK(counter_rows(path, last0->seq).find("rs_bad_idx=6;") != std::string::npos);
+  const uint64_t seq = last0->seq;
+  r.reset();
+
+  // Format 1 semantics: a counter row removed reads as 0, not as the
+  // value of the ring's previous snapshot.
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK);
+  const std::string sql = "DELETE FROM counters WHERE name = 'rs_bad_idx' AND snapshot_seq = " + std::to_string(seq);
+  REQUIRE(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(db);
+  r = TraceReader::open(path, &err);
+  REQUIRE(r);
+  snaps.clear();
+  REQUIRE(r->read_counters(&snaps).ok());
+  bool seen = false;
+  for (const auto& s : snaps) {
+    if (s.seq != seq) continue;
+    seen = true;
+    CHECK(s.rs.rs_bad_idx == 0);
+  }
+  CHECK(seen);
 }
