@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "bhyve_glue/guest/guest_driver.h"
 #include "bhyve_glue/guest/guest_profile.h"
 #include "viona/quirks.h"
 #include "viona/stats.h"
@@ -45,6 +46,10 @@ struct RecordSpec {
   // Rows go to the trace from a writer thread (RecorderMode::writer_thread);
   // the trace is the same either way.
   bool writer_thread = false;
+  // false: no trace at all (no TraceWriter, no Recorder; |out| is ignored),
+  // the device, guest and scenario run exactly the same. For measuring
+  // what recording costs (bench/pipeline_bench.cpp).
+  bool trace = true;
 };
 
 // Final counters of one mapped ring.
@@ -62,7 +67,12 @@ struct RecordSummary {
   uint64_t sent = 0;      // TX frames the guest posted
   uint64_t packets = 0;   // packets in the trace
   uint64_t ops = 0;       // ops in the trace
-  bool guest_ok = false;  // the simulated guest saw nothing wrong
+  // The simulated guest saw nothing wrong: every RX frame it received was,
+  // byte for byte, the next frame offered (frames the device dropped are
+  // skipped, counted in guest.rx_not_received, and are not a failure), no
+  // used entry was bad (id, length, num_buffers) on either queue.
+  bool guest_ok = false;
+  bhyve_glue::GuestStats guest;  // the guest's counters at the end
 };
 
 // Records |spec| into spec.out. The capture is read whole before the trace

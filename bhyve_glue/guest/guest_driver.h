@@ -41,6 +41,9 @@ struct GuestStats {
   uint64_t rx_verified = 0;    // equal, byte for byte, to the next expected frame
   uint64_t rx_mismatch = 0;    // received but different from the expected one
   uint64_t rx_unexpected = 0;  // received with nothing expected
+  // Expected but never received, in lossy mode only (set_lossy_expect):
+  // skipped over by a later frame that matched, or left when settled.
+  uint64_t rx_not_received = 0;
   uint64_t rx_bad_used = 0;    // used entries with a bad id, length or num_buffers
   uint64_t rx_used_entries = 0;
   uint64_t tx_posted = 0;
@@ -105,7 +108,25 @@ class GuestDriver : public InterruptController {
   // The next frame this guest should receive (padded to 60 bytes as
   // viona pads short frames). Received frames are checked in order.
   void expect(const uint8_t* frame, size_t len);
+  // The same without copying: |frame| must stay valid until the frame has
+  // been received or settled (a recording's capture outlives its guest).
+  void expect_view(const uint8_t* frame, size_t len);
   size_t expected_pending() const;
+  // Lossy expectations, for a guest behind a device that may legitimately
+  // drop frames (over MTU, no space, a malformed chain): a received frame
+  // that is not the front expected one is looked for among the next
+  // |window| expected frames; if found there, the ones before it are
+  // counted as rx_not_received and it is verified, otherwise it is a
+  // mismatch (and consumes the front, as in strict mode). 0 (the default)
+  // is strict: every expected frame must arrive, in order.
+  void set_lossy_expect(size_t window) { lossy_window_ = window; }
+  // Counts every pending expectation as not received and forgets it, e.g.
+  // once everything a stepping device accepted has been serviced. Returns
+  // how many there were.
+  size_t settle_expected();
+  // false: short frames are expected unpadded (a device with the
+  // pre-OS-6815 quirk does not pad them).
+  void set_expect_padding(bool on) { expect_pad_ = on; }
 
   // Interrupt handler: services the queues whose interrupt was taken
   // (MSI-X vector, or INTx after reading ISR). Returns frames received.
@@ -173,8 +194,25 @@ class GuestDriver : public InterruptController {
   void setup_tx();
   size_t service_rx();
   void service_tx();
+  // One expected frame: |own| holds the bytes (expect) or |view| points
+  // at the caller's (expect_view). Never padded: padding is applied when
+  // comparing.
+  struct Expected {
+    std::vector<uint8_t> own;
+    const uint8_t* view = nullptr;
+    size_t len = 0;
+    const uint8_t* bytes() const { return view != nullptr ? view : own.data(); }
+  };
+  size_t expected_len(const Expected& e) const;
+  bool matches(const Expected& e, const std::vector<uint8_t>& f) const;
   void check_frame(const std::vector<uint8_t>& f);
-  void mismatch(const std::string& why);
+  // Keeps the first failure's description; |describe| (returning a
+  // std::string) is only called while none is kept, so a stream of
+  // failures costs no formatting.
+  template <class Describe>
+  void mismatch(Describe&& describe) {
+    if (stats_.first_mismatch.empty()) stats_.first_mismatch = describe();
+  }
   void tx_offload_header(std::vector<uint8_t>* frame, uint8_t* hdr) const;
 
   PciDevice* pci_;
@@ -194,7 +232,9 @@ class GuestDriver : public InterruptController {
   std::vector<TxSlot> tx_slot_;
   std::vector<int32_t> tx_by_head_;
   std::vector<uint32_t> tx_free_;  // LIFO of free slot indices
-  std::deque<std::vector<uint8_t>> expected_;
+  std::deque<Expected> expected_;
+  size_t lossy_window_ = 0;
+  bool expect_pad_ = true;
   std::function<void(const std::vector<uint8_t>&)> rx_cb_;
   GuestStats stats_;
   uint64_t frame_no_ = 0;

@@ -93,6 +93,83 @@ uint16_t pseudo_no_len(const std::vector<uint8_t>& f) {
 
 }  // namespace
 
+TEST_CASE("record: the guest verifies every frame offered, byte for byte; frames the device dropped are not a failure") {
+  viona::test::TempDir dir("record_scenario_test");
+  const std::string pcap = viona::test::shared_pcap("tcpreplay__test.pcap");
+  const auto frames = viona::test::read_pcap_frames(pcap);
+  REQUIRE(frames.size() == 179);
+  SUBCASE("a plain recording: all 179 frames verified, guest_ok") {
+    RecordSpec spec;
+    spec.pcap = pcap;
+    spec.guest = "linux-mrg";
+    spec.out = dir.file("plain.trace");
+    Recorded r = record(spec);
+    CHECK(r.sum.accepted == 179);
+    CHECK_MESSAGE(r.sum.guest_ok, r.sum.guest.first_mismatch);
+    CHECK(r.sum.guest.rx_frames == 179);
+    CHECK(r.sum.guest.rx_verified == 179);
+    CHECK(r.sum.guest.rx_not_received == 0);
+    CHECK(r.sum.guest.rx_mismatch == 0);
+    CHECK(r.sum.guest.rx_unexpected == 0);
+    CHECK(r.sum.guest.first_mismatch.empty());
+  }
+  SUBCASE("MTU 576, batches of 32: the over-MTU frames are dropped mid-batch and not received") {
+    size_t big = 0;
+    for (const auto& f : frames) big += f.size() > 576 + 14 ? 1 : 0;
+    REQUIRE(big == 38);
+    RecordSpec spec;
+    spec.pcap = pcap;
+    spec.guest = "linux-mrg";
+    spec.mtu = 576;
+    spec.batch = 32;
+    spec.out = dir.file("mtu576.trace");
+    Recorded r = record(spec);
+    CHECK(r.sum.accepted == 179 - 38);
+    CHECK(r.sum.dropped == 38);
+    CHECK(ring_counters(r.sum, 0).rs.rs_rx_drop_over_mtu == 38);
+    CHECK_MESSAGE(r.sum.guest_ok, r.sum.guest.first_mismatch);
+    CHECK(r.sum.guest.rx_frames == 141);
+    CHECK(r.sum.guest.rx_verified == 141);
+    CHECK(r.sum.guest.rx_not_received == 38);
+    CHECK(r.sum.guest.rx_mismatch == 0);
+  }
+  SUBCASE("direction both: received frames verified and reflected") {
+    RecordSpec spec;
+    spec.pcap = pcap;
+    spec.guest = "linux-mrg";
+    spec.direction = "both";
+    spec.batch = 8;
+    spec.out = dir.file("both.trace");
+    Recorded r = record(spec);
+    CHECK_MESSAGE(r.sum.guest_ok, r.sum.guest.first_mismatch);
+    CHECK(r.sum.guest.rx_verified == 179);
+    CHECK(r.sum.guest.tx_completed == 179);
+  }
+  SUBCASE("trace = false: the same run, no file") {
+    RecordSpec spec;
+    spec.pcap = pcap;
+    spec.guest = "linux-mrg";
+    spec.mtu = 576;
+    spec.batch = 32;
+    spec.repeat = 2;
+    spec.trace = false;
+    spec.out = dir.file("none.trace");
+    RecordSummary sum;
+    std::string err;
+    REQUIRE_MESSAGE(viona_rr::record_session(spec, &sum, &err), err);
+    CHECK(access(spec.out.c_str(), F_OK) != 0);
+    CHECK(sum.frames == 358);
+    CHECK(sum.accepted == 282);
+    CHECK(sum.dropped == 76);
+    CHECK(sum.packets == 0);
+    CHECK(sum.ops == 0);
+    CHECK(ring_counters(sum, 0).rs.rs_rx_drop_over_mtu == 76);
+    CHECK_MESSAGE(sum.guest_ok, sum.guest.first_mismatch);
+    CHECK(sum.guest.rx_verified == 282);
+    CHECK(sum.guest.rx_not_received == 76);
+  }
+}
+
 TEST_CASE("record --corrupt: each kind bumps exactly its counter, the ring stays stuck, the trace replays clean") {
   viona::test::TempDir dir("record_scenario_test");
   const std::vector<RxCorruptKind> kinds = {
@@ -125,6 +202,11 @@ TEST_CASE("record --corrupt: each kind bumps exactly its counter, the ring stays
     CHECK(ring_counters(r.sum, 0).vts.vts_packets == (stuck ? 8u : 16u));
     CHECK(ring_counters(r.sum, 0).vts.vts_drops == (stuck ? 8u : 0u));
     CHECK(ring_counters(r.sum, 0).vts.vts_errors == 0);  // ENOSPC drops are not errors
+    // The guest got every frame the device accepted, intact; the dropped
+    // ones are not received, which is not a failure.
+    CHECK_MESSAGE(r.sum.guest_ok, r.sum.guest.first_mismatch);
+    CHECK(r.sum.guest.rx_verified == r.sum.accepted);
+    CHECK(r.sum.guest.rx_not_received == r.sum.dropped);
     // The trace shows the probe once per frame after the 8th, and no chain
     // popped after it when the ring is stuck.
     viona::ProbeKind pk;
@@ -343,6 +425,10 @@ TEST_CASE("record --rx-lso: BIG TCP through the GRO fallback (linux-small), GSO 
     REQUIRE(gro.size() == 1);
     CHECK(gro[0].arg[0] == 80066);
     CHECK(gro[0].arg[1] == 56);
+    // The guest expects the 56 segments the GRO fallback cuts.
+    CHECK_MESSAGE(r.sum.guest_ok, r.sum.guest.first_mismatch);
+    CHECK(r.sum.guest.rx_verified == 56);
+    CHECK(r.sum.guest.rx_not_received == 0);
     CHECK(r.used.size() == 56);
     size_t batches = 0;
     for (const auto& op : r.ops) {
