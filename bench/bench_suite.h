@@ -24,6 +24,7 @@ void rx_benches(const BenchOptions& o, Report& rep);      // rx_bench.cpp
 void tx_benches(const BenchOptions& o, Report& rep);      // tx_bench.cpp
 void record_benches(const BenchOptions& o, Report& rep);  // record_bench.cpp
 void replay_benches(const BenchOptions& o, Report& rep);  // replay_bench.cpp
+void pipeline_benches(const BenchOptions& o, Report& rep);  // pipeline_bench.cpp
 
 }  // namespace viona_bench
 
