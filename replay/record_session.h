@@ -43,9 +43,10 @@ struct RecordSpec {
   std::string iface;                     // a live interface instead of |pcap|
   uint64_t count = 0;                    // frames taken from the source (0 = all; needed with |iface|)
   unsigned capture_timeout = 0;          // seconds to wait for |count| live frames (0 = forever)
-  // Rows go to the trace from a writer thread (RecorderMode::writer_thread);
-  // the trace is the same either way.
-  bool writer_thread = false;
+  // Rows go to the trace from a writer thread (RecorderMode::writer_thread),
+  // off the device's thread; false writes them inline. The trace is the
+  // same either way (tests/replay/recorder_test.cpp).
+  bool writer_thread = true;
   // false: no trace at all (no TraceWriter, no Recorder; |out| is ignored),
   // the device, guest and scenario run exactly the same. For measuring
   // what recording costs (bench/pipeline_bench.cpp).

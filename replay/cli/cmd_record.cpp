@@ -19,6 +19,7 @@ namespace {
 struct RecordArgs {
   RecordSpec spec;
   std::vector<std::string> quirks;
+  std::string writer = "thread";
   bool json = false;
 };
 
@@ -43,6 +44,7 @@ nlohmann::json rings_json(const RecordSummary& s) {
 int run_record(RecordArgs a) {
   std::string err;
   if (!parse_quirks(a.quirks, &a.spec.quirks, &err)) return fail(err);
+  a.spec.writer_thread = a.writer == "thread";
   RecordSummary s;
   if (!record_session(a.spec, &s, &err)) return fail(err);
   if (a.json) {
@@ -77,6 +79,10 @@ void register_record(CLI::App& app, Action* run) {
   c->add_option("--batch", a->spec.batch, "frames per RX batch (one MAC callback)")->check(CLI::Range(1u, 1024u));
   c->add_option("--repeat", a->spec.repeat, "deliver the capture this many times")->check(CLI::Range(1u, 1000u));
   c->add_option("-o,--output", a->spec.out, "trace file to write")->required();
+  c->add_option("--writer", a->writer,
+                 "where trace rows are written: thread (a writer thread, the default) or inline (the device's "
+                 "thread); the trace is the same")
+      ->check(CLI::IsMember({"thread", "inline"}));
   c->add_flag("--json", a->json, "machine-readable summary");
   // Scenarios (replay/record_scenario.h); record_session checks them.
   c->add_option("--iface", a->spec.iface, "record COUNT frames captured live on this interface instead of --pcap");

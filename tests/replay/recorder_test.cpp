@@ -91,6 +91,7 @@ TEST_CASE("the writer thread records the same trace as the inline recorder, row 
     CAPTURE(c.name);
     RecordSummary si, st;
     RecordSpec inl = c.spec, thr = c.spec;
+    inl.writer_thread = false;
     thr.writer_thread = true;
     const std::string a = viona::test::record_scenario(dir, std::string(c.name) + "-inline.trace", inl, &si);
     const std::string b = viona::test::record_scenario(dir, std::string(c.name) + "-thread.trace", thr, &st);
