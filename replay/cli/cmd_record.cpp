@@ -28,6 +28,13 @@ int fail(const std::string& msg) {
   return kExitUsage;
 }
 
+nlohmann::json guest_json(const bhyve_glue::GuestStats& g) {
+  return {{"rx_frames", g.rx_frames},       {"rx_verified", g.rx_verified}, {"rx_not_received", g.rx_not_received},
+          {"rx_mismatch", g.rx_mismatch},   {"rx_unexpected", g.rx_unexpected}, {"rx_bad_used", g.rx_bad_used},
+          {"tx_posted", g.tx_posted},       {"tx_completed", g.tx_completed}, {"tx_bad_used", g.tx_bad_used},
+          {"first_mismatch", g.first_mismatch}};
+}
+
 nlohmann::json rings_json(const RecordSummary& s) {
   nlohmann::json rings = nlohmann::json::array();
   for (const RecordRingCounters& c : s.rings) {
@@ -50,7 +57,8 @@ int run_record(RecordArgs a) {
   if (a.json) {
     nlohmann::json j = {{"trace", a.spec.out}, {"frames", s.frames}, {"accepted", s.accepted},
                         {"dropped", s.dropped}, {"sent", s.sent},     {"packets", s.packets},
-                        {"ops", s.ops},         {"guest_ok", s.guest_ok}, {"rings", rings_json(s)}};
+                        {"ops", s.ops},         {"guest_ok", s.guest_ok}, {"guest", guest_json(s.guest)},
+                        {"rings", rings_json(s)}};
     std::printf("%s\n", j.dump(2).c_str());
   } else {
     std::printf("recorded %s: %llu frames (%llu delivered, %llu dropped, %llu sent), %llu packets, %llu ops\n",
