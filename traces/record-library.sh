@@ -62,6 +62,25 @@ rec tx-offload-gso-none --pcap "$P/tcpdump__gso-ipv4.pcap" --guest linux-mrg --r
 # HW_LSO frames: the GRO fallback (no GUEST_TSO4), and whole delivery (GUEST_TSO4).
 rec gro-fallback-bigtcp-linux-small --pcap "$P/tcpdump__bigtcp-ipv4.pcap" --guest linux-small --ring-size 64 --rx-lso 1448
 rec lso-whole-gso-linux-big --pcap "$P/tcpdump__gso-ipv4.pcap" --guest linux-big --ring-size 64 --rx-lso 1448
+# TX checksum offload of small frames: the guest asks for NEEDS_CSUM on the
+# capture's 179 IPv4 TCP/UDP frames; the backend takes partial, or full
+# (IPv4) checksums. (No shared capture holds IPv6 or odd L4 frames, so the
+# rs_fail_hcksum* paths stay with the unit suites.)
+rec tx-csum-tcpreplay-partial --pcap "$P/tcpreplay__test.pcap" --guest linux-mrg --ring-size 64 --direction tx \
+    --tx-offload --backend-offload partial
+rec tx-csum-tcpreplay-full --pcap "$P/tcpreplay__test.pcap" --guest linux-mrg --ring-size 64 --direction tx \
+    --tx-offload --backend-offload full
+# 56-byte frames, padded to 60 from viona's shared 4-byte pad (no counter):
+# the capture's four 60-byte frames (IGMPv2 and LOOP, whose last bytes are
+# Ethernet padding) with their last 4 bytes chopped (caplen and length) by
+# editcap, which comes with tshark (make deps).
+if [ "$ONLY" = "  " ] || case "$ONLY" in *" pad56-linux-mrg "*) true ;; *) false ;; esac; then
+  tmp=$(mktemp -d)
+  tshark -r "$P/tcpreplay__test.pcap" -Y "frame.len == 60" -w "$tmp/f60.pcap" 2>/dev/null
+  editcap -F pcap -L -C -4 "$tmp/f60.pcap" "$tmp/f56.pcap"
+  rec pad56-linux-mrg --pcap "$tmp/f56.pcap" --guest linux-mrg
+  rm -rf "$tmp"
+fi
 # Pause / get state / reset / set state / kick mid-traffic on the seed's layout
 # (a legacy ring takes SET_STATE only from 256 entries).
 rec migrate-seed-both --pcap "$P/tcpreplay__test.pcap" --filter "len == 1514" -c 12 \

@@ -29,7 +29,7 @@ ReplayOptions with_quirk(viona::QuirkKind k) {
 
 TEST_CASE("replay: every library trace replays clean, every packet and op accounted for") {
   const std::vector<std::string> paths = viona::test::library_trace_paths();
-  REQUIRE(paths.size() == 32);
+  REQUIRE(paths.size() == 35);
   for (const std::string& p : paths) {
     ReplayResult r = viona_rr::replay_trace(p, ReplayOptions{});
     INFO(p << ": " << (r.findings.empty() ? r.error.message : r.findings[0].headline()));
@@ -108,7 +108,7 @@ TEST_CASE("replay: results and their order are the same at -j1 and -j2") {
     CHECK(a.back().error.kind == TraceErrorKind::not_a_file);
     CHECK(viona_rr::replay_exit_status(a) == 2);
     // traces/README.md's quirk matrix: 0, 7 and 16 traces detect these.
-    const size_t want = o.quirks.has(viona::QuirkKind::illumos_14032) ? 7 : o.quirks.has(viona::QuirkKind::pre_os_6815) ? 16 : 0;
+    const size_t want = o.quirks.has(viona::QuirkKind::illumos_14032) ? 7 : o.quirks.has(viona::QuirkKind::pre_os_6815) ? 17 : 0;
     CHECK(failing == want);
   }
 }
