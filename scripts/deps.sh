@@ -2,6 +2,22 @@
 # SPDX-License-Identifier: MIT
 # deps.sh: installs what the build and tests need, or says how (make deps).
 set -e
+# `deps.sh fuzz` (make fuzz-deps): only what the fuzzers need, clang++ with
+# libFuzzer (Debian package clang); make test never needs it.
+if [ "${1:-}" = fuzz ]; then
+  cxx=${FUZZ_CXX:-clang++}
+  if printf 'extern "C" int LLVMFuzzerTestOneInput(const unsigned char*, unsigned long) { return 0; }\n' |
+      $cxx -fsanitize=fuzzer -x c++ - -o /dev/null 2>/dev/null; then
+    exit 0
+  fi
+  if [ -f /etc/debian_version ] && [ "$(id -u)" = 0 ]; then
+    echo "deps: installing: clang (for make fuzz)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends clang >/dev/null
+    exit 0
+  fi
+  echo "deps: make fuzz needs $cxx with libFuzzer (-fsanitize=fuzzer): run as root: apt-get install clang"
+  exit 1
+fi
 # pkg-config names / headers we need, and the Debian package providing each.
 missing=""
 have_hdr() { printf '#include <%s>\n' "$1" | ${CXX:-g++} -std=c++17 -x c++ -fsyntax-only - 2>/dev/null; }
