@@ -19,7 +19,7 @@ void usage(std::FILE* out) {
                "  --clock K     cpu: this thread's CPU time (default); wall: std::chrono::steady_clock\n"
                "  --filter STR  only groups whose name contains STR (rx_mrg_64, rx_mrg_1514, rx_mrg_9000,\n"
                "                tx_1514, tx_9000, rx_record_1514, replay,\n"
-               "                record_pipeline, record_pipeline_1514)\n"
+               "                record_pipeline, record_pipeline_1514, sqlite_floor)\n"
                "  --trace PATH  trace for the replay group (default traces/tcpreplay-linux-mrg.trace)\n"
                "Each line: name: X unit (ratio R of baseline B Y unit); R is the median over rounds of\n"
                "X/Y with both measured in the same round. See bench/README.md.\n");
@@ -71,6 +71,7 @@ int main(int argc, char** argv) {
   viona_bench::record_benches(o, rep);
   viona_bench::replay_benches(o, rep);
   viona_bench::pipeline_benches(o, rep);
+  viona_bench::sqlite_floor_benches(o, rep);
   if (o.json) rep.print_json(stdout, o.reps, o.target_s);
   // A failed precondition means a number above measured something else
   // (drops, errors, a divergent replay): that is a failure of the run.

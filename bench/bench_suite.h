@@ -25,6 +25,7 @@ void tx_benches(const BenchOptions& o, Report& rep);      // tx_bench.cpp
 void record_benches(const BenchOptions& o, Report& rep);  // record_bench.cpp
 void replay_benches(const BenchOptions& o, Report& rep);  // replay_bench.cpp
 void pipeline_benches(const BenchOptions& o, Report& rep);  // pipeline_bench.cpp
+void sqlite_floor_benches(const BenchOptions& o, Report& rep);  // sqlite_floor_bench.cpp
 
 }  // namespace viona_bench
 
