@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bhyve_glue/guest/guest_profile.h"
+#include "replay/record_scenario.h"
 #include "replay/replayer.h"
 #include "replay/trace_reader.h"
 
@@ -95,6 +96,30 @@ bool rerecord_plan(const std::string& trace, RerecordPlan* out, std::string* err
     if (op.kind == OpKind::set_mtu) s.mtu = static_cast<unsigned>(op.args[0]);
     if (op.kind == OpKind::rx_batch) s.batch = std::max<unsigned>(s.batch, static_cast<unsigned>(op.args[1]));
   }
+  plan.scenario = cfg.scenario;
+  if (const std::optional<TraceScenario>& sc = cfg.scenario) {
+    // Frame numbers as recorded; rerecord() maps them onto a subset.
+    s.corrupt = sc->corrupt();
+    s.tx_offload = sc->tx_offload;
+    s.backend_offload = sc->backend_offload;
+    s.rx_lso = sc->rx_lso;
+    s.migrate_at = sc->migrate_at;
+    s.batch = sc->batch;
+    s.filter = sc->filter;
+    s.feature_mask = std::to_string(sc->feature_mask);
+  } else {
+    // A trace without a scenario: the backend's offloads are in the
+    // config, so the --backend-offload that declares them is known.
+    for (const char* name : {"none", "partial", "full", "lso"}) {
+      viona::OffloadCaps c;
+      const viona::OffloadCaps& o = cfg.offloads;
+      if (offload_caps_from_name(name, &c) && c.cksum_partial == o.cksum_partial &&
+          c.cksum_full_v4 == o.cksum_full_v4 && c.cksum_full_v6 == o.cksum_full_v6 &&
+          c.cksum_ipv4_hdr == o.cksum_ipv4_hdr && c.lso_tcpv4 == o.lso_tcpv4 && c.lso_max == o.lso_max) {
+        s.backend_offload = name;
+      }
+    }
+  }
   // A TX-only trace's input is what the guest sent; otherwise the frames
   // the host delivered (in "both", the TX packets are the guest's echoes).
   const DirectionKind want = cfg.direction == DirectionKind::tx ? DirectionKind::tx : DirectionKind::rx;
@@ -132,13 +157,50 @@ bool write_pcap(const std::string& path, const std::vector<const TracePacket*>& 
   return ok;
 }
 
+uint64_t subset_frame(size_t total, const std::vector<size_t>& subset, uint64_t n) {
+  // |subset| is ascending, so the kept frames before frame n are a prefix;
+  // the frames before it are indices 0 .. min(n, total) - 1.
+  const uint64_t kept_before =
+      static_cast<uint64_t>(std::lower_bound(subset.begin(), subset.end(), n) - subset.begin());
+  return n - (std::min<uint64_t>(n, total) - kept_before);
+}
+
 bool rerecord(const RerecordPlan& plan, const std::vector<size_t>& subset, const viona::Quirks& quirks,
               const std::string& workdir, const std::string& out, std::string* err) {
   std::vector<const TracePacket*> pkts;
   for (size_t i : subset) pkts.push_back(&plan.packets.at(i));
+  RecordSpec s = plan.spec;
+  const bool whole = subset.size() == plan.packets.size();
+  if (plan.scenario) {
+    // Frame-numbered scenario options act between the same kept frames
+    // (minimize.h): N less the frames removed before frame N.
+    const TraceScenario& sc = *plan.scenario;
+    if (!sc.corrupt_kind.empty()) {
+      s.corrupt = sc.corrupt_kind + "@" + std::to_string(subset_frame(plan.packets.size(), subset, sc.corrupt_after));
+    }
+    if (sc.migrate_at != 0) s.migrate_at = subset_frame(plan.packets.size(), subset, sc.migrate_at);
+    // The whole trace (diff --replay): the capture is the first 1/R of the
+    // packets delivered R times, as recorded, so RX batches end at the same
+    // frames and the scenario stored is the recorded one.
+    bool repeated = sc.repeat == 1;
+    const size_t n = pkts.size();
+    if (whole && sc.repeat > 1 && n % sc.repeat == 0) {
+      const size_t base = n / sc.repeat;
+      repeated = true;
+      for (size_t i = base; i < n && repeated; i++) {
+        repeated = pkts[i]->data == pkts[i % base]->data && pkts[i]->orig_len == pkts[i % base]->orig_len;
+      }
+      if (repeated) {
+        pkts.resize(base);
+        s.repeat = sc.repeat;
+      }
+    }
+    // -c COUNT took the first COUNT frames: a no-op again on those frames,
+    // but it would cut a subset of repeated frames.
+    if (whole && repeated) s.count = sc.count;
+  }
   const std::string pcap = workdir + "/subset.pcap";
   if (!write_pcap(pcap, pkts, err)) return false;
-  RecordSpec s = plan.spec;
   s.pcap = pcap;
   s.quirks = quirks;
   s.out = out;

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,15 +17,20 @@
 
 namespace viona_rr {
 
-// How to record a trace's traffic again: the RecordSpec its config and ops
-// imply (guest layout, memory model, MTU, direction, RX batch size,
-// recorded quirks) and the packets the capture must hold (the RX packets,
-// or the TX packets of a TX-only trace). Not recoverable from a trace:
-// --feature-mask (taken as 0) and --repeat (the packets are already
-// repeated).
+// How to record a trace's traffic again: the RecordSpec its config, ops
+// and scenario imply (guest layout, memory model, MTU, direction, recorded
+// quirks; from the config_scenario rows --corrupt, --tx-offload,
+// --backend-offload, --rx-lso, --migrate-at, --batch, --filter and
+// --feature-mask) and the packets the capture must hold (the RX packets,
+// or the TX packets of a TX-only trace). A trace without a scenario
+// (format 1, or older format 2) gets the RX batch size from its rx_batch
+// ops, the --backend-offload from its config's offloads, and no other
+// scenario option (--feature-mask 0). spec.repeat is 1 and spec.count 0:
+// the packets are already repeated and counted.
 struct RerecordPlan {
-  RecordSpec spec;                   // pcap and out left empty
-  std::vector<TracePacket> packets;  // in trace order
+  RecordSpec spec;                       // pcap and out left empty; frame numbers as recorded
+  std::vector<TracePacket> packets;      // in trace order
+  std::optional<TraceScenario> scenario; // as stored in the trace
 };
 bool rerecord_plan(const std::string& trace, RerecordPlan* out, std::string* err);
 
@@ -33,8 +39,26 @@ bool write_pcap(const std::string& path, const std::vector<const TracePacket*>& 
 
 // Records plan.packets[i] for each i in |subset| (ascending) with
 // plan.spec and |quirks| into |out|, through a pcap file in |workdir|.
+// Packet i of the plan is frame i + 1 of the recording (0-based index i;
+// "after frame N" is after indices 0 .. N-1). The frame-numbered scenario
+// options act between the same kept frames as when recorded:
+//   --corrupt KIND@N and --migrate-at N become N' = N less the packets
+//   removed before frame N (subset_frame): the number of kept packets
+//   before it when N <= plan.packets.size(), and still past the last
+//   packet (never acting) when the recording's N was. KIND@0 stays 0. A
+//   migration with no kept packet before it is dropped (--migrate-at 0 is
+//   "never"; there is no migration before the first frame).
+// With the whole plan (diff --replay) and a recorded --repeat R, the
+// capture is the first 1/R of the packets delivered R times, with the
+// recorded -c COUNT (when the packets are R copies; else repeat 1), so the
+// re-recording's batches and stored scenario are the recorded ones. A
+// subset is recorded with repeat 1 and no count; --filter is kept (a BPF
+// filter passes each frame that passed it before).
 bool rerecord(const RerecordPlan& plan, const std::vector<size_t>& subset, const viona::Quirks& quirks,
               const std::string& workdir, const std::string& out, std::string* err);
+
+// The frame number N' of subset_frame above, for a plan of |total| packets.
+uint64_t subset_frame(size_t total, const std::vector<size_t>& subset, uint64_t n);
 
 // A fresh directory under $TMPDIR (or /tmp); "" with |*err| on failure.
 std::string make_work_dir(std::string* err);

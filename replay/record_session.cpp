@@ -232,6 +232,25 @@ bool record_session(const RecordSpec& a, RecordSummary* sum, std::string* errp) 
   cfg.offloads = be->offload_caps();
   cfg.regions = vm.mem.regions();
   cfg.direction = dir;
+  // What the recording did besides the capture, so that minimize and diff
+  // --replay do it again (TraceScenario). The spec's values, already
+  // checked by RecordScenario::open_source and parse_pci_options.
+  TraceScenario sc;
+  if (!a.corrupt.empty()) {
+    bhyve_glue::RxCorruptKind kind;
+    if (!parse_corrupt_spec(a.corrupt, &kind, &sc.corrupt_after, &err)) return fail(errp, err);
+    sc.corrupt_kind = bhyve_glue::rx_corrupt_kind_name(kind);
+  }
+  sc.tx_offload = a.tx_offload;
+  sc.backend_offload = a.backend_offload;
+  sc.rx_lso = static_cast<uint16_t>(a.rx_lso);
+  sc.migrate_at = a.migrate_at;
+  sc.batch = a.batch;
+  sc.repeat = a.repeat;
+  sc.count = a.count;
+  sc.filter = a.filter;
+  sc.feature_mask = popts.feature_mask;
+  cfg.scenario = sc;
   dev.with_link([&](viona::Link* l) {
     cfg.features_negotiated = l->features();
     cfg.features_offered = l->features_offered();

@@ -32,8 +32,11 @@ struct RecordSpec {
   // A layout to use instead of parsing |guest| (re-recording a trace whose
   // profile name alone does not say it); |guest| is then only stored.
   std::optional<bhyve_glue::GuestProfile> profile;
-  // Scenarios (replay/record_scenario.h, viona-rr-record(1)). They are not
-  // stored in the trace: a re-recording from the config alone omits them.
+  // Scenarios (replay/record_scenario.h, viona-rr-record(1)). Stored in the
+  // trace's config_scenario rows (TraceScenario, with batch, repeat, count,
+  // filter and feature_mask) so that minimize and diff --replay do them
+  // again; tx_pcap, iface and capture_timeout are not (a re-recording reads
+  // the trace's packets and discards what the guest sends).
   std::string corrupt;                   // "KIND@N": malform the RX head chain after frame N
   bool tx_offload = false;               // the guest asks for checksum/LSO offload on TX
   std::string backend_offload = "none";  // offloads the backend declares: none, partial, full, lso
@@ -79,7 +82,8 @@ struct RecordSummary {
 // Records |spec| into spec.out. The capture is read whole before the trace
 // is created, so a refused capture leaves no file. The config row stores
 // the full --guest spec for custom profiles (so the trace can be
-// re-recorded). False with a one-line |*err| on any failure; |*sum| may be
+// re-recorded), and the config_scenario rows the options above (see
+// TraceScenario). False with a one-line |*err| on any failure; |*sum| may be
 // null.
 bool record_session(const RecordSpec& spec, RecordSummary* sum, std::string* err);
 

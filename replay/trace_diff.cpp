@@ -156,6 +156,14 @@ void diff_config(Collector& c, const TraceConfig& a, const TraceConfig& b) {
     x->quirks = viona::Quirks{};
   }
   one("offloads, regions, direction, mac", oa.dump(), ob.dump());
+  // A trace without config_scenario rows says nothing about its scenario
+  // (it predates the table), so only two recorded scenarios are compared.
+  if (a.scenario && b.scenario) {
+    const auto ra_rows = a.scenario->rows(), rb_rows = b.scenario->rows();
+    for (size_t i = 0; i < ra_rows.size() && i < rb_rows.size(); i++) {
+      one(("scenario " + ra_rows[i].first).c_str(), ra_rows[i].second, rb_rows[i].second);
+    }
+  }
 }
 
 }  // namespace

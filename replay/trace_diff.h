@@ -31,7 +31,8 @@ struct TraceDiffOptions {
 };
 
 // Compared: the config (except nothing that is host or time: every config
-// field is about the device), the packets table (direction, orig_len,
+// field is about the device; the scenario, key by key as "scenario KEY",
+// only when both traces have one), the packets table (direction, orig_len,
 // bytes; not timestamps), and for each packet its chains (ring, avail
 // index, head id, total length, descriptors, pieces), used entries (ring,
 // used index, slot, id, length) and probes (ring, name, arguments), all in
@@ -56,7 +57,7 @@ std::string trace_diff_text(const TraceDiffResult& r);
 std::string trace_diff_json(const TraceDiffResult& r);  // one JSON object, pretty-printed
 
 // diff --replay: re-records |trace|'s packets with its recorded
-// configuration and |quirks| (the replay's, not the recorded ones) into a
+// configuration and scenario (rerecord_plan, rerecord) and |quirks| (the replay's, not the recorded ones) into a
 // temporary trace, and diffs |trace| against it. The temporary trace is
 // removed; the result's b_path names it as "replay of PATH".
 TraceDiffResult diff_with_replay(const std::string& trace, const viona::Quirks& quirks,

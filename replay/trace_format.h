@@ -71,6 +71,27 @@
 //   mac blob                must be exactly 6 bytes
 // config_rings(ring INTEGER PRIMARY KEY, qsize u16)     queue size per ring index
 // config_regions(pos INTEGER PRIMARY KEY, gpa u64, size u64)  guest-physical regions, bytes
+// config_scenario(key TEXT PRIMARY KEY, value TEXT)  the recording's scenario options
+//   (TraceScenario in trace_records.h; `viona-rr record` options, key = long
+//   option name with '_' for '-'). Written with the config; every value is
+//   text and must be text. Since format 2 (added without a version bump: an
+//   extra table is invisible to older readers). Optional: a trace without
+//   the table (every format 1 trace, format 2 traces of earlier builds) or
+//   with no rows has no scenario; it is not in kTraceTables. Unknown keys
+//   are ignored; a missing key reads as the option's default.
+//     backend_offload  none, partial, full or lso                  (default none)
+//     batch            decimal 1..2^32-1, frames per RX batch      (1)
+//     corrupt          "" or KIND@N: KIND an RxCorruptKind name,
+//                      N decimal, frames offered before it acts     ("")
+//     count            decimal u64, frames taken from the source   (0 = all)
+//     feature_mask     decimal u64, bhyve feature_mask              (0)
+//     filter           any text, the BPF filter                     ("" = none)
+//     migrate_at       decimal u64, frames before the migration     (0 = never)
+//     repeat           decimal 1..2^32-1, deliveries of the capture (1)
+//     rx_lso           decimal 0..65535, MSS of HW_LSO RX frames    (0 = never)
+//     tx_offload       0 or 1                                       (0)
+//   Decimal means the digits alone: no sign, no spaces, no leading zero.
+//   filter, count and repeat have already shaped the packets table.
 //
 // packets(seq INTEGER PRIMARY KEY)                 frames fed to / taken from the device
 //   timestamp_ns u64        capture time (informative, never compared)
@@ -164,12 +185,15 @@ namespace viona_rr {
 //      format 1 reader would read an unchanged counter as 0. Writers set
 //      required_reader_version = 2. The trace library's format 1 traces are
 //      the golden files of version 1.
+//      Later, without a bump: the optional config_scenario table (older
+//      readers ignore it; this reader does not require it).
 constexpr int64_t kTraceFormatVersion = 2;
 
 // PRAGMA application_id: "VNRR" (viona record/replay), big-endian in the header.
 constexpr int32_t kTraceApplicationId = 0x564e5252;
 
 // Every table a trace must have; the reader refuses a file missing one.
+// (config_scenario is optional and therefore not listed.)
 constexpr const char* kTraceTables[] = {
     "meta",   "config",        "config_rings", "config_regions",    "packets",  "ops",     "chains",
     "chain_descs", "chain_pieces", "used", "probes", "counter_snapshots", "counters", "digests",
@@ -201,6 +225,7 @@ CREATE TABLE config(
   mac BLOB NOT NULL);
 CREATE TABLE config_rings(ring INTEGER PRIMARY KEY, qsize INTEGER NOT NULL);
 CREATE TABLE config_regions(pos INTEGER PRIMARY KEY, gpa INTEGER NOT NULL, size INTEGER NOT NULL);
+CREATE TABLE config_scenario(key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE packets(
   seq INTEGER PRIMARY KEY,
   timestamp_ns INTEGER NOT NULL,

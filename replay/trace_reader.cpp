@@ -450,6 +450,42 @@ TraceError TraceReader::read_config(TraceConfig* out) {
     }
     if (rc != SQLITE_DONE) return sqlite_error("table config_regions");
   }
+  // The optional scenario table (trace_format.h): absent in format 1 and
+  // in earlier format 2 traces, which then have no scenario.
+  bool have_scenario_table = false;
+  {
+    Stmt st;
+    if (sqlite3_prepare_v2(db_, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'config_scenario'", -1,
+                           st.out(), nullptr) != SQLITE_OK) {
+      return sqlite_error("cannot read the schema");
+    }
+    const int rc = sqlite3_step(st.get());
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sqlite_error("cannot read the schema");
+    have_scenario_table = rc == SQLITE_ROW;
+  }
+  if (have_scenario_table) {
+    Stmt st;
+    if (sqlite3_prepare_v2(db_, "SELECT key, value FROM config_scenario ORDER BY key", -1, st.out(), nullptr) !=
+        SQLITE_OK) {
+      return sqlite_error("table config_scenario");
+    }
+    RowCheck c(path_, "config_scenario", st.get());
+    TraceScenario scen;
+    bool any = false;
+    int rc;
+    while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
+      std::string key, value, expected;
+      c.text(0, &key);
+      if (!c.ok()) return c.error();
+      c.set_row("key='" + key + "'");
+      c.text(1, &value);
+      c.rule(!c.ok() || scen.set_row(key, value, &expected), "value", expected, "'" + value + "'");
+      if (!c.ok()) return c.error();
+      any = true;
+    }
+    if (rc != SQLITE_DONE) return sqlite_error("table config_scenario");
+    if (any) cfg.scenario = scen;
+  }
   *out = std::move(cfg);
   return TraceError{};
 }

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "bhyve_glue/guest/guest_driver.h"
 #include "viona/ring.h"
 
 namespace viona_rr {
@@ -421,8 +422,125 @@ bool TraceConfig::operator==(const TraceConfig& o) const {
          quirks.bits == o.quirks.bits && a.cksum_partial == b.cksum_partial &&
          a.cksum_full_v4 == b.cksum_full_v4 && a.cksum_full_v6 == b.cksum_full_v6 &&
          a.cksum_ipv4_hdr == b.cksum_ipv4_hdr && a.lso_tcpv4 == b.lso_tcpv4 && a.lso_max == b.lso_max &&
-         direction == o.direction && mac == o.mac;
+         direction == o.direction && mac == o.mac && scenario == o.scenario;
 }
+
+// --- TraceScenario --------------------------------------------------------------
+
+namespace {
+
+// A decimal number without sign, spaces or leading '+': the text
+// std::to_string writes, so a stored value has exactly one spelling.
+bool decimal_u64(const std::string& v, uint64_t max, uint64_t* out) {
+  if (v.empty() || v.size() > 20 || (v.size() > 1 && v[0] == '0')) return false;
+  uint64_t n = 0;
+  for (char c : v) {
+    if (c < '0' || c > '9') return false;
+    const uint64_t d = static_cast<uint64_t>(c - '0');
+    if (n > (max - d) / 10) return false;
+    n = n * 10 + d;
+  }
+  *out = n;
+  return true;
+}
+
+std::string range_text(uint64_t lo, uint64_t hi) { return "a decimal number " + std::to_string(lo) + ".." + std::to_string(hi); }
+
+}  // namespace
+
+std::string TraceScenario::corrupt() const {
+  return corrupt_kind.empty() ? std::string() : corrupt_kind + "@" + std::to_string(corrupt_after);
+}
+
+std::vector<std::pair<std::string, std::string>> TraceScenario::rows() const {
+  return {
+      {"backend_offload", backend_offload},
+      {"batch", std::to_string(batch)},
+      {"corrupt", corrupt()},
+      {"count", std::to_string(count)},
+      {"feature_mask", std::to_string(feature_mask)},
+      {"filter", filter},
+      {"migrate_at", std::to_string(migrate_at)},
+      {"repeat", std::to_string(repeat)},
+      {"rx_lso", std::to_string(rx_lso)},
+      {"tx_offload", tx_offload ? "1" : "0"},
+  };
+}
+
+bool TraceScenario::set_row(const std::string& key, const std::string& v, std::string* expected) {
+  uint64_t n = 0;
+  auto number = [&](uint64_t lo, uint64_t hi) {
+    if (decimal_u64(v, hi, &n) && n >= lo) return true;
+    *expected = range_text(lo, hi);
+    return false;
+  };
+  if (key == "backend_offload") {
+    // The names offload_caps_from_name (record_scenario.h) takes.
+    if (v != "none" && v != "partial" && v != "full" && v != "lso") {
+      *expected = "none, partial, full or lso";
+      return false;
+    }
+    backend_offload = v;
+  } else if (key == "batch") {
+    if (!number(1, UINT32_MAX)) return false;
+    batch = static_cast<uint32_t>(n);
+  } else if (key == "corrupt") {
+    const size_t at = v.find('@');
+    bhyve_glue::RxCorruptKind k;
+    if (v.empty()) {
+      corrupt_kind.clear();
+      corrupt_after = 0;
+    } else if (at == std::string::npos || !bhyve_glue::rx_corrupt_kind_from_name(v.substr(0, at), &k) ||
+               !decimal_u64(v.substr(at + 1), UINT64_MAX, &n)) {
+      *expected = "empty or KIND@N (KIND a --corrupt kind, N a decimal frame count)";
+      return false;
+    } else {
+      corrupt_kind = v.substr(0, at);
+      corrupt_after = n;
+    }
+  } else if (key == "count") {
+    if (!number(0, UINT64_MAX)) return false;
+    count = n;
+  } else if (key == "feature_mask") {
+    if (!number(0, UINT64_MAX)) return false;
+    feature_mask = n;
+  } else if (key == "filter") {
+    filter = v;
+  } else if (key == "migrate_at") {
+    if (!number(0, UINT64_MAX)) return false;
+    migrate_at = n;
+  } else if (key == "repeat") {
+    if (!number(1, UINT32_MAX)) return false;
+    repeat = static_cast<uint32_t>(n);
+  } else if (key == "rx_lso") {
+    if (!number(0, 65535)) return false;
+    rx_lso = static_cast<uint16_t>(n);
+  } else if (key == "tx_offload") {
+    if (v != "0" && v != "1") {
+      *expected = "0 or 1";
+      return false;
+    }
+    tx_offload = v == "1";
+  }
+  // Any other key: an addition of a later recorder, ignored.
+  return true;
+}
+
+std::string TraceScenario::dump() const {
+  std::string s = "scenario";
+  for (const auto& [k, v] : rows()) s += " " + k + " " + (k == "filter" || v.empty() ? "'" + v + "'" : v);
+  return s;
+}
+
+std::string TraceScenario::dump_raw() const {
+  std::string s = "scenario";
+  for (const auto& [k, v] : rows()) {
+    s += " " + k + "=" + (k == "filter" ? hex(reinterpret_cast<const uint8_t*>(v.data()), v.size()) : v);
+  }
+  return s;
+}
+
+bool TraceScenario::operator==(const TraceScenario& o) const { return rows() == o.rows(); }
 
 // --- TracePacket ----------------------------------------------------------------
 

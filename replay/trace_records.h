@@ -158,6 +158,43 @@ struct TraceMeta {
   bool operator==(const TraceMeta& o) const;
 };
 
+// What a recording did besides replaying its capture: the scenario options
+// of `viona-rr record` (RecordSpec, viona-rr-record(1) "Scenarios"), kept so
+// that a re-recording (minimize, diff --replay) does them again. Stored as
+// config_scenario(key, value) rows (trace_format.h), one per field below;
+// the key is the record option's long name with '_' for '-', the value the
+// option's argument as text (numbers in decimal, booleans 0 or 1).
+//   filter, count and repeat have already shaped the packets table (the
+//   frames that passed the filter, the first |count| of them, |repeat|
+//   times over); a re-recording of the packets must not apply them again
+//   to a subset (replay/minimize.h says how each is used).
+struct TraceScenario {
+  std::string corrupt_kind;              // key corrupt "KIND@N": a bhyve_glue::RxCorruptKind name, "" = none
+  uint64_t corrupt_after = 0;            //   N: frames offered before the RX head chain is malformed
+  bool tx_offload = false;               // key tx_offload: the guest asks for checksum/LSO offload on TX
+  std::string backend_offload = "none";  // key backend_offload: none, partial, full or lso
+  uint16_t rx_lso = 0;                   // key rx_lso: MSS of RX frames over MTU + 14 (0 = never HW_LSO)
+  uint64_t migrate_at = 0;               // key migrate_at: rings paused and restored after frame N (0 = never)
+  uint32_t batch = 1;                    // key batch: frames per RX batch (>= 1)
+  uint32_t repeat = 1;                   // key repeat: deliveries of the whole capture (>= 1)
+  uint64_t count = 0;                    // key count: frames taken from the source (0 = all)
+  std::string filter;                    // key filter: BPF filter, "" = every frame
+  uint64_t feature_mask = 0;             // key feature_mask: bhyve feature_mask (bits withheld from the offer)
+
+  // "KIND@N" or "" (the --corrupt argument).
+  std::string corrupt() const;
+  // The rows, every key, in ascending key order.
+  std::vector<std::pair<std::string, std::string>> rows() const;
+  // Sets the field stored under |key| from its row |value|. An unknown key
+  // (written by a later recorder) is ignored and returns true; a known key
+  // with a bad value returns false with |*expected| saying what it must be.
+  bool set_row(const std::string& key, const std::string& value, std::string* expected);
+  std::string dump() const;      // "scenario batch 1 ... corrupt bad_idx@3 ... filter 'tcp'"
+  std::string dump_raw() const;  // "scenario batch=1 ... filter=<hex>" (filter in hex: it may hold spaces)
+  bool operator==(const TraceScenario& o) const;
+  bool operator!=(const TraceScenario& o) const { return !(*this == o); }
+};
+
 struct TraceConfig {
   uint64_t features_negotiated = 0;  // VIRTIO_NET_F_* bits the guest acked
   uint64_t features_offered = 0;     // VIRTIO_NET_F_* bits the device offered
@@ -172,6 +209,10 @@ struct TraceConfig {
   std::vector<viona::MemoryRegion> regions;  // guest-physical, in order added
   DirectionKind direction = DirectionKind::both;
   std::array<uint8_t, 6> mac{};
+  // The config_scenario rows; empty when the trace has none (recorded
+  // before the table existed, or by a writer that left it empty). dump()
+  // and dump_raw() leave it out: TraceScenario has its own.
+  std::optional<TraceScenario> scenario;
   std::string dump() const;
   std::string dump_raw() const;
   bool operator==(const TraceConfig& o) const;

@@ -45,6 +45,7 @@ struct TraceWriter::Stmts {
   sqlite3_stmt* config = nullptr;
   sqlite3_stmt* config_ring = nullptr;
   sqlite3_stmt* config_region = nullptr;
+  sqlite3_stmt* config_scenario = nullptr;
   sqlite3_stmt* packet = nullptr;
   sqlite3_stmt* op = nullptr;
   sqlite3_stmt* chain = nullptr;
@@ -57,8 +58,8 @@ struct TraceWriter::Stmts {
   sqlite3_stmt* digest = nullptr;
   sqlite3_stmt* interrupt = nullptr;
 
-  sqlite3_stmt** all[17] = {&begin,  &commit,      &meta,  &config, &config_ring, &config_region,
-                            &packet, &op,          &chain, &chain_desc, &chain_piece, &used,
+  sqlite3_stmt** all[18] = {&begin,  &commit,      &meta,  &config, &config_ring, &config_region,
+                            &config_scenario, &packet, &op,  &chain, &chain_desc, &chain_piece, &used,
                             &probe,  &snapshot,    &counter, &digest, &interrupt};
 };
 
@@ -128,6 +129,7 @@ TraceError TraceWriter::init(const TraceWriterOptions& opts) {
        " ?16, ?17, ?18)"},
       {&st_->config_ring, "INSERT INTO config_rings(ring, qsize) VALUES (?1, ?2)"},
       {&st_->config_region, "INSERT INTO config_regions(pos, gpa, size) VALUES (?1, ?2, ?3)"},
+      {&st_->config_scenario, "INSERT INTO config_scenario(key, value) VALUES (?1, ?2)"},
       {&st_->packet, "INSERT INTO packets VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"},
       {&st_->op, "INSERT INTO ops VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"},
       {&st_->chain, "INSERT INTO chains VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"},
@@ -333,7 +335,11 @@ TraceError TraceWriter::write_config(const TraceConfig& c) {
   sqlite3_bind_int64(s, 17, to_trace_direction(c.direction));
   sqlite3_bind_blob(s, 18, c.mac.data(), static_cast<int>(c.mac.size()), SQLITE_STATIC);
   if (!(e = step(s, "config")).ok()) return e;
-  if (!(e = exec("DELETE FROM config_rings; DELETE FROM config_regions;", "replace config")).ok()) return fail(e);
+  if (!(e = exec("DELETE FROM config_rings; DELETE FROM config_regions; DELETE FROM config_scenario;",
+                 "replace config"))
+           .ok()) {
+    return fail(e);
+  }
   for (size_t i = 0; i < c.ring_sizes.size(); i++) {
     sqlite3_bind_int64(st_->config_ring, 1, static_cast<int64_t>(i));
     sqlite3_bind_int64(st_->config_ring, 2, c.ring_sizes[i]);
@@ -344,6 +350,13 @@ TraceError TraceWriter::write_config(const TraceConfig& c) {
     sqlite3_bind_int64(st_->config_region, 2, as_i64(c.regions[i].gpa));
     sqlite3_bind_int64(st_->config_region, 3, as_i64(c.regions[i].size));
     if (!(e = step(st_->config_region, "config_regions")).ok()) return e;
+  }
+  if (c.scenario) {
+    for (const auto& [key, value] : c.scenario->rows()) {
+      sqlite3_bind_text(st_->config_scenario, 1, key.data(), static_cast<int>(key.size()), SQLITE_TRANSIENT);
+      sqlite3_bind_text(st_->config_scenario, 2, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
+      if (!(e = step(st_->config_scenario, "config_scenario")).ok()) return e;
+    }
   }
   for (unsigned i = 0; i < viona::kQuirkCount; i++) {
     auto k = static_cast<viona::QuirkKind>(i);

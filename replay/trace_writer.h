@@ -61,7 +61,8 @@ class TraceWriter {
   TraceWriter(const TraceWriter&) = delete;
   TraceWriter& operator=(const TraceWriter&) = delete;
 
-  // Replaces the config (and the meta quirk_* booleans from |cfg.quirks|).
+  // Replaces the config (and the meta quirk_* booleans from |cfg.quirks|),
+  // with config_scenario rows when |cfg.scenario| holds one (none otherwise).
   TraceError write_config(const TraceConfig& cfg);
   TraceError add_packet(const TracePacket& p);
   TraceError add_op(const TraceOp& op);

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "replay/cli/commands.h"
 #include "replay/trace_reader.h"
@@ -45,6 +46,21 @@ int run_inspect(const InspectArgs& a) {
     j["complete"] = r->complete();
     j["format_version"] = r->user_version();
     j["config"] = cfg.dump_raw();
+    // The scenario as typed values; null for a trace without one.
+    if (const std::optional<TraceScenario>& sc = cfg.scenario) {
+      j["scenario"] = {{"backend_offload", sc->backend_offload},
+                       {"batch", sc->batch},
+                       {"corrupt", sc->corrupt()},
+                       {"count", sc->count},
+                       {"feature_mask", sc->feature_mask},
+                       {"filter", sc->filter},
+                       {"migrate_at", sc->migrate_at},
+                       {"repeat", sc->repeat},
+                       {"rx_lso", sc->rx_lso},
+                       {"tx_offload", sc->tx_offload}};
+    } else {
+      j["scenario"] = nullptr;
+    }
     j["counts"] = {{"packets", packets}, {"ops", ops}, {"chains", chains}, {"used", used}, {"probes", probes}};
     for (const auto& [ring, s] : last) {
       nlohmann::json c;
@@ -57,6 +73,9 @@ int run_inspect(const InspectArgs& a) {
   std::printf("trace: %s\n", a.path.c_str());
   std::printf("format: %lld%s\n", static_cast<long long>(r->user_version()), r->complete() ? "" : " (incomplete)");
   std::printf("config: %s\n", cfg.dump().c_str());
+  const std::string scen =
+      cfg.scenario ? cfg.scenario->dump() : std::string("(not recorded: the trace predates config_scenario)");
+  std::printf("scenario: %s\n", scen.c_str());
   std::printf("packets: %llu  ops: %llu  chains: %llu  used: %llu  probes: %llu\n",
               static_cast<unsigned long long>(packets), static_cast<unsigned long long>(ops),
               static_cast<unsigned long long>(chains), static_cast<unsigned long long>(used),
