@@ -94,7 +94,9 @@ int run_vhost(const VhostArgs& a) {
   bhyve_glue::VhostUserServer srv(&resp, opts);
   std::unique_ptr<Recorder> rec;
   if (w) {
-    rec = std::make_unique<Recorder>(w.get());
+    // A live guest: SQLite (and its fsyncs at checkpoints) runs on the
+    // writer thread, not on the thread that serves the guest's rings.
+    rec = std::make_unique<Recorder>(w.get(), RecorderMode::writer_thread);
     srv.set_mirror(true);
     srv.set_ready_hook([&rec](bhyve_glue::Device& dev, viona::GuestMemory* mirror) {
       rec->watch_memory(*mirror);
