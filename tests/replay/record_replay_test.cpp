@@ -333,3 +333,132 @@ TEST_CASE("rerecord_plan: the trace's configuration comes back as a RecordSpec")
   CHECK(p.packets.size() == 179);  // the RX frames, not the guest's echoes
   CHECK_FALSE(viona_rr::rerecord_plan("traces/none.trace", &p, &err));
 }
+
+TEST_CASE("subset_frame: a frame-numbered scenario option acts between the same kept frames") {
+  // 10 packets (indices 0..9); "after frame N" follows indices 0..N-1.
+  const std::vector<size_t> all = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+  for (uint64_t n : {0u, 1u, 3u, 10u, 11u, 25u}) CHECK(viona_rr::subset_frame(10, all, n) == n);
+  const std::vector<size_t> sub = {1, 4, 5, 8};
+  CHECK(viona_rr::subset_frame(10, sub, 0) == 0);
+  CHECK(viona_rr::subset_frame(10, sub, 1) == 0);   // before kept index 1
+  CHECK(viona_rr::subset_frame(10, sub, 2) == 1);   // after kept index 1
+  CHECK(viona_rr::subset_frame(10, sub, 5) == 2);   // between kept 4 and 5
+  CHECK(viona_rr::subset_frame(10, sub, 6) == 3);
+  CHECK(viona_rr::subset_frame(10, sub, 9) == 4);   // after the last kept
+  CHECK(viona_rr::subset_frame(10, sub, 10) == 4);  // after the last frame: it acted, after the last kept
+  // Past the recording's frames it never acted, and never acts.
+  CHECK(viona_rr::subset_frame(10, sub, 11) == 5);
+  CHECK(viona_rr::subset_frame(10, sub, 20) == 14);
+}
+
+TEST_CASE("diff --replay: a --corrupt bad_idx@3 recording is its own replay") {
+  // Before config_scenario the re-recording left --corrupt out: it
+  // delivered all 12 frames cleanly, so diff --replay reported the scenario
+  // region (config) and every packet from 4 on as different.
+  ScratchDir dir;
+  RecordSpec s;
+  s.pcap = "tcpreplay__test.pcap";
+  s.count = 12;
+  s.guest = "linux-small";
+  s.ring_size = 64;
+  s.corrupt = "bad_idx@3";
+  RecordSummary sum;
+  const std::string t = viona::test::record_scenario(dir, "corrupt.trace", s, &sum);
+  REQUIRE(sum.accepted == 3);
+  REQUIRE(sum.dropped == 9);
+  viona_rr::TraceDiffResult r = viona_rr::diff_with_replay(t, viona::Quirks{});
+  INFO(r.error.message << (r.differences.empty() ? "" : r.differences[0].line()));
+  CHECK(r.identical());
+  CHECK(r.a_packets == 12);
+  CHECK(r.b_packets == 12);
+  viona_rr::RerecordPlan plan;
+  std::string err;
+  REQUIRE(viona_rr::rerecord_plan(t, &plan, &err));
+  CHECK(plan.spec.corrupt == "bad_idx@3");
+  CHECK(plan.spec.count == 0);  // the 12 packets are already counted
+
+  // A trace with a scenario against one recorded differently: the scenario
+  // differs key by key; a library trace (no scenario) is not compared on it.
+  RecordSpec clean = s;
+  clean.corrupt.clear();
+  const std::string c = viona::test::record_scenario(dir, "clean.trace", clean);
+  viona_rr::TraceDiffResult d = viona_rr::diff_traces(t, c);
+  REQUIRE_FALSE(d.differences.empty());
+  bool scen = false;
+  for (const viona_rr::TraceDifference& x : d.differences) {
+    scen |= x.line() == "config: scenario corrupt: bad_idx@3 | ";
+  }
+  CHECK(scen);
+}
+
+TEST_CASE("diff --replay: --repeat, --batch, -c, --filter, --migrate-at and --backend-offload come back") {
+  // Without the scenario the replay had batch 5 but no repeat boundary, no
+  // migration and no backend offloads (features_negotiated differed).
+  ScratchDir dir;
+  RecordSpec s;
+  s.pcap = "tcpreplay__test.pcap";
+  s.count = 12;
+  s.repeat = 2;
+  s.batch = 5;
+  s.migrate_at = 7;
+  s.backend_offload = "partial";
+  s.filter = "ip";
+  const std::string t = viona::test::record_scenario(dir, "rich.trace", s);
+  viona_rr::TraceDiffResult r = viona_rr::diff_with_replay(t, viona::Quirks{});
+  INFO(r.error.message << (r.differences.empty() ? "" : r.differences[0].line()));
+  CHECK(r.identical());
+  CHECK(r.a_packets == 24);
+  viona_rr::RerecordPlan plan;
+  std::string err;
+  REQUIRE(viona_rr::rerecord_plan(t, &plan, &err));
+  CHECK(plan.spec.repeat == 1);
+  CHECK(plan.spec.batch == 5);
+  CHECK(plan.spec.migrate_at == 7);
+  CHECK(plan.spec.backend_offload == "partial");
+  CHECK(plan.spec.filter == "ip");
+  CHECK(plan.packets.size() == 24);
+  REQUIRE(plan.scenario.has_value());
+  CHECK(plan.scenario->repeat == 2);
+  CHECK(plan.scenario->count == 12);
+}
+
+TEST_CASE("minimize: a corrupt-chain trace keeps its --corrupt, mapped onto the kept packets") {
+  // Under pre-OS-6815 the first finding is at packet 10, a short frame
+  // after the corruption: recorded, rx_pad_short; replayed, the failed pop
+  // (bad_idx). Before config_scenario the re-recordings were clean, so
+  // minimize "kept" packet 10 without the corruption and the minimized
+  // trace failed differently (a chain where the pad probe was).
+  ScratchDir dir;
+  RecordSpec s;
+  s.pcap = "tcpreplay__test.pcap";
+  s.count = 12;
+  s.guest = "linux-small";
+  s.ring_size = 64;
+  s.corrupt = "bad_idx@3";
+  const std::string t = viona::test::record_scenario(dir, "corrupt.trace", s);
+  viona_rr::MinimizeOptions o;
+  o.replay_quirks.set(viona::QuirkKind::pre_os_6815);
+  o.out = dir.file("min.trace");
+  viona_rr::MinimizeResult res;
+  std::string err;
+  REQUIRE_MESSAGE(viona_rr::minimize_trace(t, o, &res, &err) == 0, err);
+  CHECK(res.original_packets == 12);
+  CHECK(res.target.rule == "event-mismatch");
+  CHECK(res.target.actual.find("bad_idx") != std::string::npos);
+  REQUIRE(res.kept == std::vector<uint64_t>{10});
+  // Packet 10 came after frame 3, so in the one-packet trace the head chain
+  // is malformed before the first frame: bad_idx@0.
+  viona_rr::RerecordPlan plan;
+  REQUIRE(viona_rr::rerecord_plan(o.out, &plan, &err));
+  REQUIRE(plan.scenario.has_value());
+  CHECK(plan.scenario->corrupt() == "bad_idx@0");
+  CHECK(plan.scenario->count == 0);
+  CHECK(viona::test::sql_int(o.out, "SELECT count(*) FROM packets") == 1);
+  REQUIRE(res.final_finding.rule == "event-mismatch");
+  CHECK(res.final_finding.packet_seq == 1);
+  CHECK(res.final_finding.expected.find("rx_pad_short") != std::string::npos);
+  CHECK(res.final_finding.actual.find("bad_idx") != std::string::npos);
+  // The minimized trace passes without the quirk and is its own replay.
+  CHECK(viona_rr::replay_trace(o.out, ReplayOptions{}).passed());
+  CHECK(viona_rr::diff_with_replay(o.out, viona::Quirks{}).identical());
+}

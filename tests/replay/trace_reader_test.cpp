@@ -469,3 +469,108 @@ TEST_CASE("the views answer the common questions") {
   CHECK(one("SELECT seq, kind, ring, blob_len FROM ops_named ORDER BY seq") == "1|mem_write|NULL|3;2|ring_kick|1|0;");
   sqlite3_close(db);
 }
+
+namespace {
+// make_trace() with a scenario in its config.
+void make_scenario_trace(const std::string& path) {
+  TraceError err;
+  auto w = TraceWriter::open(path, {}, &err);
+  REQUIRE_MESSAGE(w, err.message);
+  TraceConfig cfg;
+  cfg.ring_sizes = {256, 256};
+  TraceScenario sc;
+  sc.corrupt_kind = "bad_idx";
+  sc.corrupt_after = 3;
+  sc.batch = 4;
+  cfg.scenario = sc;
+  REQUIRE(w->write_config(cfg).ok());
+  REQUIRE(w->close().ok());
+}
+
+TraceError config_error(const std::string& path, TraceConfig* cfg) {
+  return read_error(path, [cfg](TraceReader& r) { return r.read_config(cfg); });
+}
+}  // namespace
+
+TEST_CASE("config_scenario is optional: without the table or its rows a trace has no scenario") {
+  TempDir dir;
+  const std::string p = dir.file("scen.trace");
+  make_scenario_trace(p);
+  TraceConfig cfg;
+  REQUIRE(config_error(p, &cfg).ok());
+  REQUIRE(cfg.scenario.has_value());
+  CHECK(cfg.scenario->corrupt() == "bad_idx@3");
+  CHECK(cfg.scenario->batch == 4);
+
+  // A format 2 trace of a build before the table: it opens (the table is
+  // not in kTraceTables) and reads as no scenario.
+  for (const char* t : kTraceTables) CHECK(std::string(t) != "config_scenario");
+  damage(p, "DROP TABLE config_scenario");
+  TraceError err = open_error(p);
+  CHECK(err.ok());
+  REQUIRE(config_error(p, &cfg).ok());
+  CHECK_FALSE(cfg.scenario.has_value());
+
+  // An empty table: no scenario either. A missing key reads as its
+  // default; an unknown key (a later recorder's) is ignored.
+  make_scenario_trace(dir.file("s2.trace"));
+  damage(dir.file("s2.trace"), "DELETE FROM config_scenario");
+  REQUIRE(config_error(dir.file("s2.trace"), &cfg).ok());
+  CHECK_FALSE(cfg.scenario.has_value());
+  damage(dir.file("s2.trace"), "INSERT INTO config_scenario VALUES ('rx_lso', '1448'), ('from_the_future', 'x')");
+  REQUIRE(config_error(dir.file("s2.trace"), &cfg).ok());
+  REQUIRE(cfg.scenario.has_value());
+  TraceScenario want;
+  want.rx_lso = 1448;
+  CHECK(*cfg.scenario == want);
+}
+
+TEST_CASE("corrupt: a bad config_scenario value names table, row, expected and found") {
+  TempDir dir;
+  const std::string p = dir.file("bad.trace");
+  make_scenario_trace(p);
+  const std::string base = read_file(p);
+  const struct {
+    const char* sql;
+    const char* message;
+  } cases[] = {
+      {"UPDATE config_scenario SET value = 'bad_idx@x' WHERE key = 'corrupt'",
+       "table config_scenario, row key='corrupt': value: expected empty or KIND@N (KIND a --corrupt kind, N a "
+       "decimal frame count), found 'bad_idx@x'"},
+      {"UPDATE config_scenario SET value = 'no_such_kind@3' WHERE key = 'corrupt'",
+       "table config_scenario, row key='corrupt': value: expected empty or KIND@N (KIND a --corrupt kind, N a "
+       "decimal frame count), found 'no_such_kind@3'"},
+      {"UPDATE config_scenario SET value = '0' WHERE key = 'batch'",
+       "table config_scenario, row key='batch': value: expected a decimal number 1..4294967295, found '0'"},
+      {"UPDATE config_scenario SET value = '4294967296' WHERE key = 'repeat'",
+       "table config_scenario, row key='repeat': value: expected a decimal number 1..4294967295, found "
+       "'4294967296'"},
+      {"UPDATE config_scenario SET value = '65536' WHERE key = 'rx_lso'",
+       "table config_scenario, row key='rx_lso': value: expected a decimal number 0..65535, found '65536'"},
+      {"UPDATE config_scenario SET value = '-1' WHERE key = 'migrate_at'",
+       "table config_scenario, row key='migrate_at': value: expected a decimal number 0..18446744073709551615, "
+       "found '-1'"},
+      {"UPDATE config_scenario SET value = '18446744073709551616' WHERE key = 'count'",
+       "table config_scenario, row key='count': value: expected a decimal number 0..18446744073709551615, found "
+       "'18446744073709551616'"},
+      {"UPDATE config_scenario SET value = '0x10' WHERE key = 'feature_mask'",
+       "table config_scenario, row key='feature_mask': value: expected a decimal number 0..18446744073709551615, "
+       "found '0x10'"},
+      {"UPDATE config_scenario SET value = 'yes' WHERE key = 'tx_offload'",
+       "table config_scenario, row key='tx_offload': value: expected 0 or 1, found 'yes'"},
+      {"UPDATE config_scenario SET value = 'tso' WHERE key = 'backend_offload'",
+       "table config_scenario, row key='backend_offload': value: expected none, partial, full or lso, found 'tso'"},
+      {"UPDATE config_scenario SET value = x'31' WHERE key = 'batch'",
+       "table config_scenario, row key='batch': value: expected text, found blob"},
+  };
+  for (const auto& c : cases) {
+    write_file(p, base);
+    damage(p, c.sql);
+    TraceConfig cfg;
+    TraceError e = config_error(p, &cfg);
+    INFO(c.sql, " -> ", e.message);
+    CHECK(e.kind == TraceErrorKind::corrupt);
+    CHECK(e.message == p + ": " + c.message);
+    CHECK(one_line(e.message));
+  }
+}

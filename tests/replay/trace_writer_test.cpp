@@ -72,6 +72,21 @@ struct Sample : TraceContents {
     config.regions = {{0x100000, 0x1000000}, {0xfffffffffff00000ull, 0x100000}};
     config.direction = DirectionKind::tx;
     config.mac = {0x02, 0x08, 0x20, 0xff, 0x00, 0x01};
+    // Every scenario field off its default, numbers at their limits, a
+    // filter with spaces, quotes and a non-ASCII byte.
+    TraceScenario sc;
+    sc.corrupt_kind = "ndesc_too_high";
+    sc.corrupt_after = 0xffffffffffffffffull;
+    sc.tx_offload = true;
+    sc.backend_offload = "lso";
+    sc.rx_lso = 65535;
+    sc.migrate_at = 0x8000000000000000ull;
+    sc.batch = 0xffffffffu;
+    sc.repeat = 7;
+    sc.count = 1;
+    sc.filter = "tcp and host 10.0.0.1 or 'x' \xc3\xa9";
+    sc.feature_mask = 0x8000000000000001ull;
+    config.scenario = sc;
 
     TracePacket p1;
     p1.seq = 1;
@@ -258,6 +273,20 @@ TEST_CASE("round trip of every record kind is exact") {
   REQUIRE(r->read_config(&cfg).ok());
   CHECK(cfg == s.config);
   CHECK(cfg.dump_raw() == s.config.dump_raw());
+  REQUIRE(cfg.scenario.has_value());
+  CHECK(*cfg.scenario == *s.config.scenario);
+  CHECK(cfg.scenario->corrupt_kind == "ndesc_too_high");
+  CHECK(cfg.scenario->corrupt_after == 0xffffffffffffffffull);
+  CHECK(cfg.scenario->tx_offload);
+  CHECK(cfg.scenario->backend_offload == "lso");
+  CHECK(cfg.scenario->rx_lso == 65535);
+  CHECK(cfg.scenario->migrate_at == 0x8000000000000000ull);
+  CHECK(cfg.scenario->batch == 0xffffffffu);
+  CHECK(cfg.scenario->repeat == 7);
+  CHECK(cfg.scenario->count == 1);
+  CHECK(cfg.scenario->filter == s.config.scenario->filter);
+  CHECK(cfg.scenario->feature_mask == 0x8000000000000001ull);
+  CHECK(cfg.scenario->dump_raw() == s.config.scenario->dump_raw());
 
   std::vector<TracePacket> packets;
   REQUIRE(r->read_packets(&packets).ok());
@@ -717,4 +746,82 @@ TEST_CASE("format 1 (the library's golden traces): every counter per snapshot, a
     CHECK(s.rs.rs_bad_idx == 0);
   }
   CHECK(seen);
+}
+
+namespace {
+// The config_scenario rows as "key=value;" in key order ("" without the table).
+std::string scenario_rows(const std::string& path) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  std::string out;
+  if (sqlite3_prepare_v2(db, "SELECT key, value, typeof(value) FROM config_scenario ORDER BY key", -1, &st,
+                         nullptr) == SQLITE_OK) {
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      out += reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+      out += "=" + std::string(reinterpret_cast<const char*>(sqlite3_column_text(st, 1)));
+      out += std::string(reinterpret_cast<const char*>(sqlite3_column_text(st, 2))) == "text" ? ";" : "(not text);";
+    }
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return out;
+}
+}  // namespace
+
+TEST_CASE("config_scenario: one text row per documented key; a config without a scenario writes none") {
+  TempDir dir;
+  const std::string path = dir.file("scen.trace");
+  Sample s;
+  TraceError err;
+  auto w = TraceWriter::open(path, {}, &err);
+  REQUIRE(w);
+  REQUIRE(s.write(w.get()).ok());
+  REQUIRE(w->close().ok());
+  CHECK(scenario_rows(path) ==
+        "backend_offload=lso;batch=4294967295;corrupt=ndesc_too_high@18446744073709551615;count=1;"
+        "feature_mask=9223372036854775809;filter=tcp and host 10.0.0.1 or 'x' \xc3\xa9;"
+        "migrate_at=9223372036854775808;repeat=7;rx_lso=65535;tx_offload=1;");
+  CHECK(s.config.scenario->dump() ==
+        "scenario backend_offload lso batch 4294967295 corrupt ndesc_too_high@18446744073709551615 count 1 "
+        "feature_mask 9223372036854775809 filter 'tcp and host 10.0.0.1 or 'x' \xc3\xa9' migrate_at "
+        "9223372036854775808 repeat 7 rx_lso 65535 tx_offload 1");
+  CHECK(TraceScenario{}.dump_raw() ==
+        "scenario backend_offload=none batch=1 corrupt= count=0 feature_mask=0 filter= migrate_at=0 repeat=1 "
+        "rx_lso=0 tx_offload=0");
+  TraceScenario f;
+  f.filter = "a b";
+  CHECK(f.dump_raw().find(" filter=612062 ") != std::string::npos);  // hex: one token
+
+  // Replacing the config replaces the rows; without a scenario there are none.
+  const std::string bare = dir.file("bare.trace");
+  w = TraceWriter::open(bare, {}, &err);
+  REQUIRE(w);
+  TraceConfig cfg = s.config;
+  REQUIRE(w->write_config(cfg).ok());
+  cfg.scenario.reset();
+  REQUIRE(w->write_config(cfg).ok());
+  REQUIRE(w->close().ok());
+  CHECK(scenario_rows(bare) == "");
+  auto r = TraceReader::open(bare, &err);
+  REQUIRE(r);
+  TraceConfig back;
+  REQUIRE(r->read_config(&back).ok());
+  CHECK_FALSE(back.scenario.has_value());
+  CHECK(back == cfg);
+  cfg.scenario = TraceScenario{};
+  CHECK_FALSE(back == cfg);  // an all-default scenario is still a scenario
+}
+
+TEST_CASE("format 1 library trace: no config_scenario table, read as no scenario") {
+  // Opened read-only in place (traces/ is never modified).
+  TraceError err;
+  auto r = TraceReader::open("traces/corrupt-bad_idx-linux-small.trace", &err);
+  REQUIRE_MESSAGE(r, err.message);
+  CHECK(r->user_version() == 1);
+  TraceConfig cfg;
+  REQUIRE(r->read_config(&cfg).ok());
+  CHECK_FALSE(cfg.scenario.has_value());
+  CHECK(cfg.guest_profile == "linux-small");
+  CHECK(scenario_rows("traces/corrupt-bad_idx-linux-small.trace") == "");
 }
