@@ -82,7 +82,8 @@ struct MinimizeResult {
 };
 
 // The smallest packet subset (ddmin, 1-minimal) whose re-recording, with
-// the trace's configuration and recorded quirks, replayed with
+// the trace's configuration, scenario (mapped onto the subset as rerecord()
+// says) and recorded quirks, replayed with
 // opts.replay_quirks, has a first finding of the same kind and rule as the
 // original's. Writes it to opts.out. Returns 0 on success, 1 when the
 // original shows no finding (nothing to minimize), 2 on an error (|*err|).

@@ -444,7 +444,9 @@ bool decimal_u64(const std::string& v, uint64_t max, uint64_t* out) {
   return true;
 }
 
-std::string range_text(uint64_t lo, uint64_t hi) { return "a decimal number " + std::to_string(lo) + ".." + std::to_string(hi); }
+std::string range_text(uint64_t lo, uint64_t hi) {
+  return "a decimal number " + std::to_string(lo) + ".." + std::to_string(hi);
+}
 
 }  // namespace
 
