@@ -84,8 +84,10 @@ expect 2 "replay of a missing file" "$tool" replay "$work/missing.trace"
 # inspect and export.
 expect 0 "inspect" "$tool" inspect "$work/a.trace"
 has "inspect" "$work/out" "vts_packets = 0xb3"
+has "inspect: the stored scenario" "$work/out" "batch 8 "
 expect 0 "inspect --json" "$tool" inspect --json "$work/a.trace"
 has "inspect --json" "$work/out" '"vts_packets": 179'
+has "inspect --json: the stored scenario" "$work/out" '"batch": 8'
 expect 2 "inspect of a file that is not a trace" "$tool" inspect "$work/junk.trace"
 expect 0 "export pcap" "$tool" export --format pcap -o "$work/a.pcap" "$work/a.trace"
 expect 0 "export pcapng" "$tool" export --format pcapng -o "$work/a.pcapng" "$work/a.trace"
