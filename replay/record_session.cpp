@@ -177,6 +177,14 @@ bool record_session(const RecordSpec& a, RecordSummary* sum, std::string* errp) 
     });
   };
   uint64_t accepted = 0, dropped = 0, sent = 0;
+  const uint64_t total = static_cast<uint64_t>(frames.size()) * a.repeat;
+  uint64_t reported = 0;
+  auto progress = [&](uint64_t done) {
+    if (a.progress && (done == total || done - reported >= 4096)) {
+      reported = done;
+      a.progress(done, total);
+    }
+  };
   for (unsigned rep = 0; rep < a.repeat; rep++) {
     for (size_t i = 0; i < frames.size();) {
       if (dir == DirectionKind::tx) {
@@ -185,6 +193,7 @@ bool record_session(const RecordSpec& a, RecordSummary* sum, std::string* errp) 
         service();
         snapshot();
         if (!scen.after_frames(rep * frames.size() + i, &err)) return fail(errp, err);
+        progress(rep * frames.size() + i);
         continue;
       }
       std::vector<viona::RxFrame> batch;
@@ -204,6 +213,7 @@ bool record_session(const RecordSpec& a, RecordSummary* sum, std::string* errp) 
       guest.settle_expected();
       snapshot();
       if (!scen.after_frames(rep * frames.size() + i, &err)) return fail(errp, err);
+      progress(rep * frames.size() + i);
     }
   }
   service();

@@ -4,6 +4,7 @@
 #define REPLAY_RECORD_SESSION_H_
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -54,6 +55,10 @@ struct RecordSpec {
   // the device, guest and scenario run exactly the same. For measuring
   // what recording costs (bench/pipeline_bench.cpp).
   bool trace = true;
+  // Called with (frames offered so far, frames in all) after each batch
+  // (TX: each frame), at most every 4096 frames and once at the end with
+  // done == total; null = none. For a terminal progress line.
+  std::function<void(uint64_t done, uint64_t total)> progress;
 };
 
 // Final counters of one mapped ring.

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 // cmd_record.cpp: viona-rr record: a capture through the port into a simulated guest, recorded to a trace.
 #include <CLI/CLI.hpp>
+#include <unistd.h>
+
 #include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -52,8 +54,18 @@ int run_record(RecordArgs a) {
   std::string err;
   if (!parse_quirks(a.quirks, &a.spec.quirks, &err)) return fail(err);
   a.spec.writer_thread = a.writer == "thread";
+  const bool tty = isatty(STDERR_FILENO) != 0;
+  if (tty) {
+    a.spec.progress = [](uint64_t done, uint64_t total) {
+      std::fprintf(stderr, "\rrecording: %llu/%llu frames", static_cast<unsigned long long>(done),
+                   static_cast<unsigned long long>(total));
+      std::fflush(stderr);
+    };
+  }
   RecordSummary s;
-  if (!record_session(a.spec, &s, &err)) return fail(err);
+  const bool ok = record_session(a.spec, &s, &err);
+  if (tty) std::fprintf(stderr, "\r\033[K");
+  if (!ok) return fail(err);
   if (a.json) {
     nlohmann::json j = {{"trace", a.spec.out}, {"frames", s.frames}, {"accepted", s.accepted},
                         {"dropped", s.dropped}, {"sent", s.sent},     {"packets", s.packets},

@@ -633,3 +633,24 @@ TEST_CASE("record --iface: frames captured on a veth in a private namespace are 
   check_replays_clean(spec.out);
 }
 #endif
+
+TEST_CASE("record: progress is reported every 4096 frames at most, and once at the end with done == total") {
+  viona::test::TempDir dir("record_progress_test");
+  std::vector<std::pair<uint64_t, uint64_t>> calls;
+  RecordSpec spec;
+  spec.pcap = viona::test::shared_pcap("tcpreplay__test.pcap");
+  spec.guest = "linux-mrg";
+  spec.batch = 32;
+  spec.repeat = 50;  // 8950 frames
+  spec.trace = false;
+  spec.progress = [&](uint64_t done, uint64_t total) { calls.emplace_back(done, total); };
+  std::string err;
+  RecordSummary sum;
+  REQUIRE_MESSAGE(viona_rr::record_session(spec, &sum, &err), err);
+  REQUIRE(calls.size() == 3);  // past 4096, past 8192, the end
+  for (const auto& c : calls) CHECK(c.second == 8950);
+  CHECK(calls[0].first >= 4096);
+  CHECK(calls[0].first < 4096 + 32);
+  CHECK(calls[1].first >= calls[0].first + 4096);
+  CHECK(calls[2].first == 8950);
+}
