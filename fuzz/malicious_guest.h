@@ -154,7 +154,7 @@ class MaliciousGuest {
     return static_cast<uint16_t>(fdp_.ConsumeIntegralInRange<uint32_t>(0, n));
   }
   uint64_t decode_addr() {
-    switch (fdp_.ConsumeIntegralInRange<int>(0, 7)) {
+    switch (fdp_.ConsumeIntegralInRange<int>(0, 8)) {
       case 0: return kRegionA + fdp_.ConsumeIntegralInRange<uint64_t>(0, kRegionASize + 0x1000);
       case 1: return kRegionB + fdp_.ConsumeIntegralInRange<uint64_t>(0, kRegionBSize + 0x1000);
       case 2: return kTable0;
@@ -164,6 +164,7 @@ class MaliciousGuest {
                fdp_.ConsumeIntegralInRange<uint64_t>(0, 64);
       case 5: return kTemplate + fdp_.ConsumeIntegralInRange<uint64_t>(0, 16);
       case 6: return fdp_.ConsumeIntegral<uint64_t>();
+      case 7: return ~0ull - fdp_.ConsumeIntegralInRange<uint64_t>(0, 0x10000);  // ranges that wrap 2^64
       default: return fdp_.ConsumeIntegralInRange<uint64_t>(0, kRegionA + 0x40);  // the low hole
     }
   }

@@ -153,13 +153,16 @@ bool Ring::map_desc(const VringDesc& d, Chain& c, uint32_t niov, uint16_t index,
   const bool write = (d.flags & VRING_DESC_F_WRITE) != 0;
   const uint32_t room = niov - static_cast<uint32_t>(c.iov.size());
   ChainDesc rec{index, parent, d.addr, d.len, d.flags, d.next, static_cast<uint16_t>(c.iov.size()), 0};
-  if (d.addr + d.len < d.addr) {
-    guest_error(RsCounter::bad_ring_addr, ProbeKind::bad_ring_addr, d.addr);
-    return false;
-  }
+  // A range wrapping 2^64 cannot be held; the piece budget is checked
+  // first, as viona counts the pieces before it holds any page.
+  const bool wraps = d.addr + d.len < d.addr;
   if (mem_->mode() == MemoryMode::contiguous) {
     if (room < 1) {
       guest_error(RsCounter::too_many_desc, ProbeKind::too_many_desc);
+      return false;
+    }
+    if (wraps) {
+      guest_error(RsCounter::bad_ring_addr, ProbeKind::bad_ring_addr, d.addr);
       return false;
     }
     uint8_t* host = mem_->hold_range(d.addr, d.len, write);
@@ -178,6 +181,10 @@ bool Ring::map_desc(const VringDesc& d, Chain& c, uint32_t niov, uint16_t index,
     uint64_t npieces = 1 + (static_cast<uint64_t>(d.len - first) + kPageMask) / kPageSize;
     if (npieces > room) {
       guest_error(RsCounter::too_many_desc, ProbeKind::too_many_desc);
+      return false;
+    }
+    if (wraps) {
+      guest_error(RsCounter::bad_ring_addr, ProbeKind::bad_ring_addr, d.addr);
       return false;
     }
     uint64_t gpa = d.addr;

@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -476,6 +477,15 @@ bool VhostUserServer::set_mem_table(const std::vector<uint8_t>& p, std::vector<i
     m.len = r.mmap_offset + r.memory_size;
     const uint64_t pages = r.memory_size & ~viona::kPageMask;
     if (pages == 0 || m.len < r.memory_size) {
+      ok = false;
+      break;
+    }
+    // A mapping past the end of its file would fault (SIGBUS) on the
+    // first ring access: the fd must hold the whole region.
+    struct stat sb;
+    if (::fstat(fds[k], &sb) != 0 || sb.st_size < 0 || static_cast<uint64_t>(sb.st_size) < m.len) {
+      note("vhost-user: SET_MEM_TABLE: region %zu needs %llu bytes of its fd\n", k,
+           static_cast<unsigned long long>(m.len));
       ok = false;
       break;
     }
