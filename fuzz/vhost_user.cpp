@@ -14,6 +14,9 @@
 //  * every reply names the request it answers, carries the reply flag and
 //    version 1 and at most 64 payload bytes;
 //  * after the server is destroyed no file descriptor is left open.
+// The memfds hold the input itself as guest RAM and every kick fd is rung
+// after each message, so a ring the messages start is driven by the
+// device over hostile memory too (no crash, no sanitizer report).
 #include <dirent.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -96,7 +99,8 @@ bool known(uint32_t req) { return fixed_size(req) >= 0 || req == static_cast<uin
 // The fds a front end sends with |h|: memfds sized as the table says (up
 // to 1 MiB each, so a table claiming more than its fd holds is tried too),
 // or one eventfd.
-std::vector<int> fds_for(const VhostUserHeader& h, const uint8_t* p, size_t plen) {
+std::vector<int> fds_for(const VhostUserHeader& h, const uint8_t* p, size_t plen, const uint8_t* input,
+                         size_t input_len, std::vector<int>* kicks) {
   std::vector<int> fds;
   const auto req = static_cast<VhostUserRequest>(h.request);
   if (req == VhostUserRequest::SET_MEM_TABLE && plen >= 8) {
@@ -113,13 +117,21 @@ std::vector<int> fds_for(const VhostUserHeader& h, const uint8_t* p, size_t plen
       }
       const int fd = memfd_create("viona-fuzz", MFD_CLOEXEC);
       FUZZ_CHECK(fd >= 0 && ftruncate(fd, static_cast<off_t>(want)) == 0);
+      // The guest's RAM: the input itself, so rings and buffers the
+      // server's device reads are as hostile as the messages.
+      const size_t fill = input_len < want ? input_len : static_cast<size_t>(want);
+      FUZZ_CHECK(fill == 0 || pwrite(fd, input, fill, 0) == static_cast<ssize_t>(fill));
       fds.push_back(fd);
     }
   } else if ((req == VhostUserRequest::SET_VRING_KICK || req == VhostUserRequest::SET_VRING_CALL ||
               req == VhostUserRequest::SET_VRING_ERR) && plen >= 8) {
     uint64_t u;
     std::memcpy(&u, p, 8);
-    if ((u & bhyve_glue::VHOST_USER_VRING_NOFD_MASK) == 0) fds.push_back(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if ((u & bhyve_glue::VHOST_USER_VRING_NOFD_MASK) == 0) {
+      fds.push_back(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+      // Keep the front end's end of a kick fd to ring the doorbell later.
+      if (req == VhostUserRequest::SET_VRING_KICK) kicks->push_back(dup(fds.back()));
+    }
   } else if (req == VhostUserRequest::SET_SLAVE_REQ_FD) {
     fds.push_back(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   }
@@ -168,13 +180,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   {
     NullBackend backend;
     bhyve_glue::VhostUserServer::Options opts;
-    opts.log = nullptr;
+    // VIONA_FUZZ_LOG=1: the server's log on stderr, one line per request
+    // (for reading a reproducer); silent otherwise.
+    static const bool log = std::getenv("VIONA_FUZZ_LOG") != nullptr;
+    opts.log = log ? stderr : nullptr;
+    opts.verbose = log;
     bhyve_glue::VhostUserServer server(&backend, opts);
     int sv[2];
     FUZZ_CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
     server.attach(sv[0]);
     const int front = sv[1];
     size_t at = 0;
+    std::vector<int> kicks;
     bhyve_glue::VhostServeKind kind = bhyve_glue::VhostServeKind::ok;
     while (at < size && kind == bhyve_glue::VhostServeKind::ok) {
       const size_t left = size - at;
@@ -188,7 +205,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       const bool oversize = h.size > bhyve_glue::kVhostUserMaxPayload;
       const size_t plen = oversize ? 0 : (h.size < left - sizeof h ? h.size : left - sizeof h);
       const bool complete = !oversize && plen == h.size;
-      const std::vector<int> fds = fds_for(h, data + at + sizeof h, plen);
+      const std::vector<int> fds = fds_for(h, data + at + sizeof h, plen, data, size, &kicks);
       send_with_fds(front, data + at, sizeof h + plen, fds);
       for (int f : fds) close(f);
       at += sizeof h + plen;
@@ -211,11 +228,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                        (want_size >= 0 && static_cast<uint32_t>(want_size) != h.size);
       if (bad) FUZZ_CHECK(s1.rejected == s0.rejected + 1);
       check_replies(front, h.request);
+      // Ring every doorbell: a started ring's device now reads the memfd.
+      const uint64_t one = 1;
+      for (int k : kicks) (void)!write(k, &one, sizeof one);
     }
     shutdown(front, SHUT_WR);
     for (int k = 0; k < 4 && kind == bhyve_glue::VhostServeKind::ok; k++) kind = server.poll_once(0);
     FUZZ_CHECK(kind != bhyve_glue::VhostServeKind::ok);
     close(front);
+    for (int k : kicks) close(k);
   }
   FUZZ_CHECK(open_fds() == fds_before);
   return 0;
