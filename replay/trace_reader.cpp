@@ -274,8 +274,13 @@ TraceError TraceReader::validate() {
     if (rc != SQLITE_ROW) return sqlite_error("integrity check failed");
     const char* res = reinterpret_cast<const char*>(sqlite3_column_text(st.get(), 0));
     if (!res || std::strcmp(res, "ok") != 0) {
-      return TraceError::make(TraceErrorKind::corrupt,
-                              path_ + ": integrity check failed: " + (res ? res : "(no result)"));
+      // SQLite's report spans lines ("*** in database main ***\n..."):
+      // a trace error is one line.
+      std::string report = res ? res : "(no result)";
+      for (size_t at = report.find('\n'); at != std::string::npos; at = report.find('\n', at)) {
+        report.replace(at, 1, "; ");
+      }
+      return TraceError::make(TraceErrorKind::corrupt, path_ + ": integrity check failed: " + report);
     }
   }
   TraceError e = read_meta();

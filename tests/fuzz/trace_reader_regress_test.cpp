@@ -21,10 +21,7 @@ namespace {
 // ("*** in database main ***\nMultiple uses for byte ... of page 24"),
 // and the reader put them into its message verbatim: a corrupt trace must
 // get a one-line error (DEVELOPERS.md).
-// Skipped until the fix in replay/trace_reader.cpp (validate(): the
-// quick_check result joined onto one line), which another engineer is
-// editing now.
-TEST_CASE("fuzz trace_reader: an integrity-check failure is reported on one line" * doctest::skip()) {
+TEST_CASE("fuzz trace_reader: an integrity-check failure is reported on one line") {
   viona::test::TempDir dir("viona-fuzz-regress");
   std::ifstream in("traces/merge-overrun-custom-9000.trace", std::ios::binary);
   REQUIRE(in.good());
