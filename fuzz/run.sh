@@ -25,8 +25,8 @@ for t in "$@"; do
       done ;;
   esac
   echo "fuzz: $t for ${secs}s (corpus $corpus, crashes $crashes/)"
-  # -rss_limit_mb: the targets hold at most a few MiB; a leak shows quickly.
-  if ! "$build/fuzz/$t" "$corpus" -max_total_time="$secs" -timeout=10 -rss_limit_mb=1024 \
+  # -rss_limit_mb: libFuzzer + ASan take ~400-750 MiB here (tx the most); a leak still shows.
+  if ! "$build/fuzz/$t" "$corpus" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
       -artifact_prefix="$crashes/" -print_final_stats=1 2>"$build/fuzz-$t.log"; then
     echo "fuzz: $t FAILED: see $build/fuzz-$t.log and $crashes/"
     status=1

@@ -151,6 +151,13 @@ std::string seq_row(sqlite3_stmt* st) {
   return "seq=" + std::to_string(sqlite3_column_int64(st, 0));
 }
 
+// SQLite's messages can span lines (a quick_check report, a malformed
+// schema quoting its SQL): a trace error is one line, so newlines become "; ".
+std::string one_line(std::string s) {
+  for (size_t at = s.find('\n'); at != std::string::npos; at = s.find('\n', at)) s.replace(at, 1, "; ");
+  return s;
+}
+
 }  // namespace
 
 TraceReader::TraceReader(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
@@ -158,7 +165,7 @@ TraceReader::TraceReader(sqlite3* db, std::string path) : db_(db), path_(std::mo
 TraceReader::~TraceReader() { sqlite3_close(db_); }
 
 TraceError TraceReader::sqlite_error(const char* what) const {
-  return TraceError::make(TraceErrorKind::corrupt, path_ + ": " + what + ": " + sqlite3_errmsg(db_));
+  return TraceError::make(TraceErrorKind::corrupt, path_ + ": " + what + ": " + one_line(sqlite3_errmsg(db_)));
 }
 
 std::unique_ptr<TraceReader> TraceReader::open(const std::string& path, TraceError* err) {
@@ -198,7 +205,7 @@ std::unique_ptr<TraceReader> TraceReader::open(const std::string& path, TraceErr
   int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     *err = TraceError::make(TraceErrorKind::not_sqlite,
-                            path + ": sqlite cannot open it: " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
+                            path + ": sqlite cannot open it: " + one_line(db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
     sqlite3_close(db);
     return nullptr;
   }
@@ -224,7 +231,7 @@ TraceError TraceReader::validate() {
   int rc = pragma_int("PRAGMA application_id", &app_id);
   if (rc != SQLITE_OK) {
     TraceErrorKind k = (rc == SQLITE_NOTADB) ? TraceErrorKind::not_sqlite : TraceErrorKind::corrupt;
-    return TraceError::make(k, path_ + ": cannot read the database header: " + sqlite3_errmsg(db_));
+    return TraceError::make(k, path_ + ": cannot read the database header: " + one_line(sqlite3_errmsg(db_)));
   }
   if (app_id != kTraceApplicationId) {
     char buf[160];
@@ -274,13 +281,8 @@ TraceError TraceReader::validate() {
     if (rc != SQLITE_ROW) return sqlite_error("integrity check failed");
     const char* res = reinterpret_cast<const char*>(sqlite3_column_text(st.get(), 0));
     if (!res || std::strcmp(res, "ok") != 0) {
-      // SQLite's report spans lines ("*** in database main ***\n..."):
-      // a trace error is one line.
-      std::string report = res ? res : "(no result)";
-      for (size_t at = report.find('\n'); at != std::string::npos; at = report.find('\n', at)) {
-        report.replace(at, 1, "; ");
-      }
-      return TraceError::make(TraceErrorKind::corrupt, path_ + ": integrity check failed: " + report);
+      return TraceError::make(TraceErrorKind::corrupt,
+                              path_ + ": integrity check failed: " + one_line(res ? res : "(no result)"));
     }
   }
   TraceError e = read_meta();
