@@ -11,20 +11,14 @@
 #include <cstring>
 #include <vector>
 
+#include "fuzz/fuzz_check.h"
 #include "viona/guest_memory.h"
+#include "viona/link.h"
 #include "viona/virtio_defs.h"
 
 namespace viona_fuzz {
 
 // A broken invariant: print it and abort, so libFuzzer saves the input.
-#define FUZZ_CHECK(cond)                                                         \
-  do {                                                                           \
-    if (!(cond)) {                                                               \
-      std::fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                              \
-    }                                                                            \
-  } while (0)
-
 // Guest-physical layout. Two regions with holes below, between and above,
 // so that addresses can be valid, straddle a region's end, or fall in a hole.
 constexpr uint64_t kRegionA = 0x10000;      // rings, indirect tables, buffers
@@ -114,6 +108,21 @@ class MaliciousGuest {
         break;
       }
     }
+  }
+
+  // Maps ring |index| of |link| where this guest placed its queue: legacy
+  // RING_INIT, or SET_STATE with the fuzzed initial indices. Returns the errno.
+  int map_ring(viona::Link& link, uint16_t index) const {
+    if (legacy) return link.ring_init(index, qsz, desc_pa);
+    viona::RingState st;
+    st.index = index;
+    st.qsize = qsz;
+    st.desc = desc_pa;
+    st.avail = avail_pa;
+    st.used = used_pa;
+    st.avail_idx = aidx0;
+    st.used_idx = uidx0;
+    return link.ring_set_state(st);
   }
 
   // Both regions' bytes, A then B.

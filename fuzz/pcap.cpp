@@ -17,16 +17,9 @@
 #include <vector>
 
 #include "bhyve_glue/backend/pcap_backend.h"
+#include "fuzz/fuzz_check.h"
 
 namespace {
-
-#define FUZZ_CHECK(cond)                                                              \
-  do {                                                                                \
-    if (!(cond)) {                                                                    \
-      std::fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                                   \
-    }                                                                                 \
-  } while (0)
 
 bool one_line(const std::string& s) { return !s.empty() && s.find('\n') == std::string::npos; }
 

@@ -89,20 +89,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   RxWatch watch;
   link.set_listener(&watch);
   const uint64_t holds0 = g.mem.holds_outstanding();
-  int err;
-  if (g.legacy) {
-    err = link.ring_init(0, g.qsz, g.desc_pa);
-  } else {
-    viona::RingState st;
-    st.index = 0;
-    st.qsize = g.qsz;
-    st.desc = g.desc_pa;
-    st.avail = g.avail_pa;
-    st.used = g.used_pa;
-    st.avail_idx = g.aidx0;
-    st.used_idx = g.uidx0;
-    err = link.ring_set_state(st);
-  }
+  const int err = g.map_ring(link, 0);
   FUZZ_CHECK(err == 0);
   FUZZ_CHECK(link.ring_kick(0) == 0);
   viona::Ring& ring = link.ring(0);

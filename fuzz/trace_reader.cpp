@@ -13,18 +13,11 @@
 #include <memory>
 #include <string>
 
+#include "fuzz/fuzz_check.h"
 #include "replay/trace_reader.h"
 #include "replay/trace_records.h"
 
 namespace {
-
-#define FUZZ_CHECK(cond)                                                              \
-  do {                                                                                \
-    if (!(cond)) {                                                                    \
-      std::fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                                   \
-    }                                                                                 \
-  } while (0)
 
 // One scratch file per fuzzing process, rewritten for every input.
 const std::string& scratch_path() {

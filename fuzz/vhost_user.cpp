@@ -32,19 +32,12 @@
 #include "bhyve_glue/backend/backend.h"
 #include "bhyve_glue/vhost_user/vhost_user_proto.h"
 #include "bhyve_glue/vhost_user/vhost_user_server.h"
+#include "fuzz/fuzz_check.h"
 
 namespace {
 
 using bhyve_glue::VhostUserHeader;
 using bhyve_glue::VhostUserRequest;
-
-#define FUZZ_CHECK(cond)                                                              \
-  do {                                                                                \
-    if (!(cond)) {                                                                    \
-      std::fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                                   \
-    }                                                                                 \
-  } while (0)
 
 struct NullBackend : bhyve_glue::Backend {
   const char* kind() const override { return "fuzz"; }

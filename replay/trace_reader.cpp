@@ -164,6 +164,19 @@ TraceReader::TraceReader(sqlite3* db, std::string path) : db_(db), path_(std::mo
 
 TraceReader::~TraceReader() { sqlite3_close(db_); }
 
+TraceError TraceReader::has_table(const char* name, bool* have) const {
+  Stmt st;
+  if (sqlite3_prepare_v2(db_, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1", -1, st.out(),
+                         nullptr) != SQLITE_OK) {
+    return sqlite_error("cannot read the schema");
+  }
+  sqlite3_bind_text(st.get(), 1, name, -1, SQLITE_STATIC);
+  const int rc = sqlite3_step(st.get());
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sqlite_error("cannot read the schema");
+  *have = rc == SQLITE_ROW;
+  return TraceError{};
+}
+
 TraceError TraceReader::sqlite_error(const char* what) const {
   return TraceError::make(TraceErrorKind::corrupt, path_ + ": " + what + ": " + one_line(sqlite3_errmsg(db_)));
 }
@@ -256,19 +269,13 @@ TraceError TraceReader::validate() {
   // Every table must exist. (Queried one by one so the message names the
   // first missing one in kTraceTables order.)
   for (const char* table : kTraceTables) {
-    Stmt st;
-    if (sqlite3_prepare_v2(db_, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1", -1, st.out(),
-                           nullptr) != SQLITE_OK) {
-      return sqlite_error("cannot read the schema");
-    }
-    sqlite3_bind_text(st.get(), 1, table, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st.get());
-    if (rc == SQLITE_DONE) {
+    bool have = false;
+    if (TraceError e = has_table(table, &have); !e.ok()) return e;
+    if (!have) {
       return TraceError::make(TraceErrorKind::corrupt,
                               path_ + ": table " + table + " is missing (every trace of format " +
                                   std::to_string(user_version_) + " has it)");
     }
-    if (rc != SQLITE_ROW) return sqlite_error("cannot read the schema");
   }
   // Structural integrity (a truncated or overwritten file). quick_check
   // reads every page once: O(file size), the same order as replaying it.
@@ -460,16 +467,7 @@ TraceError TraceReader::read_config(TraceConfig* out) {
   // The optional scenario table (trace_format.h): absent in format 1 and
   // in earlier format 2 traces, which then have no scenario.
   bool have_scenario_table = false;
-  {
-    Stmt st;
-    if (sqlite3_prepare_v2(db_, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'config_scenario'", -1,
-                           st.out(), nullptr) != SQLITE_OK) {
-      return sqlite_error("cannot read the schema");
-    }
-    const int rc = sqlite3_step(st.get());
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sqlite_error("cannot read the schema");
-    have_scenario_table = rc == SQLITE_ROW;
-  }
+  if (TraceError e = has_table("config_scenario", &have_scenario_table); !e.ok()) return e;
   if (have_scenario_table) {
     Stmt st;
     if (sqlite3_prepare_v2(db_, "SELECT key, value FROM config_scenario ORDER BY key", -1, st.out(), nullptr) !=

@@ -100,6 +100,7 @@ class TraceReader {
   TraceError validate();
   TraceError read_meta();
   TraceError sqlite_error(const char* what) const;
+  TraceError has_table(const char* name, bool* have) const;  // in sqlite_master
 
   sqlite3* db_;
   std::string path_;

@@ -351,17 +351,26 @@ TEST_CASE("subset_frame: a frame-numbered scenario option acts between the same 
   CHECK(viona_rr::subset_frame(10, sub, 20) == 14);
 }
 
-TEST_CASE("diff --replay: a --corrupt bad_idx@3 recording is its own replay") {
-  // Before config_scenario the re-recording left --corrupt out: it
-  // delivered all 12 frames cleanly, so diff --replay reported the scenario
-  // region (config) and every packet from 4 on as different.
-  ScratchDir dir;
+namespace {
+// The first 12 tcpreplay frames to linux-small with the RX head chain
+// malformed (bad_idx) after frame 3: the scenario config_scenario keeps.
+RecordSpec corrupt_bad_idx3_spec() {
   RecordSpec s;
   s.pcap = "tcpreplay__test.pcap";
   s.count = 12;
   s.guest = "linux-small";
   s.ring_size = 64;
   s.corrupt = "bad_idx@3";
+  return s;
+}
+}  // namespace
+
+TEST_CASE("diff --replay: a --corrupt bad_idx@3 recording is its own replay") {
+  // Before config_scenario the re-recording left --corrupt out: it
+  // delivered all 12 frames cleanly, so diff --replay reported the scenario
+  // region (config) and every packet from 4 on as different.
+  ScratchDir dir;
+  RecordSpec s = corrupt_bad_idx3_spec();
   RecordSummary sum;
   const std::string t = viona::test::record_scenario(dir, "corrupt.trace", s, &sum);
   REQUIRE(sum.accepted == 3);
@@ -429,12 +438,7 @@ TEST_CASE("minimize: a corrupt-chain trace keeps its --corrupt, mapped onto the 
   // minimize "kept" packet 10 without the corruption and the minimized
   // trace failed differently (a chain where the pad probe was).
   ScratchDir dir;
-  RecordSpec s;
-  s.pcap = "tcpreplay__test.pcap";
-  s.count = 12;
-  s.guest = "linux-small";
-  s.ring_size = 64;
-  s.corrupt = "bad_idx@3";
+  RecordSpec s = corrupt_bad_idx3_spec();
   const std::string t = viona::test::record_scenario(dir, "corrupt.trace", s);
   viona_rr::MinimizeOptions o;
   o.replay_quirks.set(viona::QuirkKind::pre_os_6815);
